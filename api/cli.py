@@ -1,0 +1,216 @@
+"""The ``fugai`` command line. Thin: it parses arguments, calls the same functions the
+API calls, and renders results as a table or as JSON (``--format json``) for scripts
+and schedulers. Domain errors become one line on stderr and their exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graph import redact
+from graph.errors import FugaiError, UsageError
+from graph.settings import get_settings, person_key
+from graph.store import Store
+from graph.stores import open_store
+from ingest.headers import EMPTY_MAPPING, load_mapping
+from ingest.pipeline import IngestRequest, run_ingest
+from ingest.report import render_run, run_as_json
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="fugai — 两新组织党组织覆盖 (coverage tracker)")
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Mode(str, Enum):
+    full = "full"
+    delta = "delta"
+
+
+StoreOpt = Annotated[str | None, typer.Option("--store", help="数据库文件路径或 neo4j:// 地址 (FUGAI_STORE)")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="table 或 json")]
+
+T = TypeVar("T")
+
+
+def _store_uri(store: str | None) -> str:
+    return store or get_settings().store_uri()
+
+
+def _with_store(uri: str, fn: Callable[[Store], T]) -> T:
+    store = open_store(uri)
+    try:
+        return fn(store)
+    finally:
+        store.close()
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _progress(fmt: Format) -> Callable[[str, int, int], None] | None:
+    if fmt is Format.json or not sys.stderr.isatty():
+        return None
+
+    def show(label: str, step: int, total: int) -> None:
+        err_console.print(f"[{step + 1 if step < total else total}/{total}] {label}")
+    return show
+
+
+def ingest_files(uri: str, requests: list[IngestRequest], fmt: Format,
+                 today: date | None = None) -> dict[str, Any]:
+    """Run one ingest and print its report; shared by ``ingest`` and ``demo``."""
+    settings = get_settings()
+
+    def go(store: Store) -> dict[str, Any]:
+        record = run_ingest(store, requests, person_key=person_key(settings, uri),
+                            quarantine_dir=settings.quarantine_path(), today=today,
+                            progress=_progress(fmt))
+        if fmt is Format.table:
+            render_run(record, console)
+        return run_as_json(record)
+    return _with_store(uri, go)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="CSV / XLSX 文件")],
+    kind: Annotated[str | None, typer.Option(help="数据类型; 不指定时按表头识别")] = None,
+    mode: Annotated[Mode, typer.Option(help="full = 全量快照, delta = 增量 (默认)")] = Mode.delta,
+    mapping: Annotated[Path | None, typer.Option(help="表头映射文件 (TOML/YAML)")] = None,
+    source: Annotated[str | None, typer.Option(help="数据来源名 (默认为类型名)")] = None,
+    sheet: Annotated[str | None, typer.Option(help="XLSX 工作表名")] = None,
+    encoding: Annotated[str | None, typer.Option(help="强制 CSV 编码")] = None,
+    last_row_wins: Annotated[bool, typer.Option(help="同键冲突行取最后一行")] = False,
+    store: StoreOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """导入登记数据 (one run, one transaction)."""
+    user_mapping = load_mapping(mapping) if mapping else EMPTY_MAPPING
+    requests = [IngestRequest(p, kind, mode.value, source, sheet, encoding, user_mapping,
+                              last_row_wins) for p in paths]
+    result = ingest_files(_store_uri(store), requests, format)
+    if format is Format.json:
+        _print_json(result)
+
+
+@app.command()
+def runs(store: StoreOpt = None, format: FormatOpt = Format.table,
+         limit: Annotated[int, typer.Option(help="最多显示几批")] = 20) -> None:
+    """导入批次历史."""
+    records = _with_store(_store_uri(store), lambda s: s.view().runs(limit))
+    if format is Format.json:
+        _print_json([run_as_json(r) for r in records])
+        return
+    table = Table(title="导入批次")
+    for col in ("批次", "开始", "结束", "状态", "文件", "读取", "新增", "更新", "未变", "注销/失效", "隔离"):
+        table.add_column(col)
+    for r in records:
+        sums = [sum(getattr(f, a) for f in r.files) for a in
+                ("rows_read", "created", "updated", "unchanged", "deactivated", "quarantined")]
+        table.add_row(str(r.run_id), r.started_at, r.finished_at or "", r.status,
+                      str(len(r.files)), *map(str, sums))
+    console.print(table)
+
+
+@app.command()
+def status(store: StoreOpt = None, format: FormatOpt = Format.table) -> None:
+    """数据库概况: 各类节点与关系数量, 最近一批导入."""
+    uri = _store_uri(store)
+
+    def go(s: Store) -> dict[str, Any]:
+        view = s.view()
+        last = view.runs(1)
+        return {"store": s.uri, "counts": view.counts(),
+                "last_run": run_as_json(last[0]) if last else None}
+    data = _with_store(uri, go)
+    if format is Format.json:
+        _print_json(data)
+        return
+    console.print(f"数据库: {data['store']}")
+    table = Table(title="节点")
+    table.add_column("类型")
+    table.add_column("总数", justify="right")
+    table.add_column("有效", justify="right")
+    for label, c in data["counts"].items():
+        if label != "edges":
+            table.add_row(label, str(c["total"]), str(c["active"]))
+    console.print(table)
+    rel = Table(title="关系")
+    rel.add_column("类型")
+    rel.add_column("数量", justify="right")
+    for t, n in data["counts"].get("edges", {}).items():
+        rel.add_row(t, str(n))
+    console.print(rel)
+    if data["last_run"]:
+        console.print(f"最近导入: #{data['last_run']['run_id']} {data['last_run']['finished_at']}")
+    else:
+        console.print("尚无导入记录")
+
+
+@app.command()
+def demo(
+    size: Annotated[str, typer.Option(help="small / city / province")] = "small",
+    seed: Annotated[int, typer.Option(help="随机种子")] = 42,
+    directory: Annotated[Path | None, typer.Option("--dir", help="演示数据目录")] = None,
+    store: StoreOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """生成演示城市数据, 导入, 并显示概况."""
+    from ingest.demo import SIZES, generate_city
+
+    if size not in SIZES:
+        raise UsageError(f"未知规模 {size!r}; 可用: {', '.join(SIZES)}")
+    settings = get_settings()
+    target = directory or settings.data_dir / f"demo-{size}"
+    manifest = generate_city(target, size=size, seed=seed)
+    if format is Format.table:
+        console.print(f"演示数据已生成: {manifest.directory}")
+    requests = [IngestRequest(path, kind, "full") for kind, path in manifest.files.items()]
+    result = ingest_files(_store_uri(store), requests, format)
+    if format is Format.json:
+        _print_json({"demo": str(manifest.directory), "run": result})
+    else:
+        status(store=store, format=format)
+
+
+def main() -> None:
+    """Entry point: domain errors print one line and exit with their code."""
+    redact.install()
+    try:
+        app(standalone_mode=False)
+    except FugaiError as exc:
+        err_console.print(f"错误: {exc.message}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except (typer.BadParameter, typer.Exit) as exc:  # click usage errors
+        if isinstance(exc, typer.Exit):
+            sys.exit(exc.exit_code)
+        err_console.print(f"错误: {exc}")
+        sys.exit(2)
+    except Exception as exc:  # click.UsageError and friends
+        import click
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,313 @@
+"""The embedded store: SQLite (WAL) on disk, a networkx graph in memory for queries.
+
+SQLite is the durable truth. One ingest run is one ``BEGIN IMMEDIATE`` transaction:
+a run killed at any moment (even ``kill -9``) leaves the file as it was before the
+run, and a reader in another process (the API server) keeps reading the last
+committed state while a run writes, then sees the new one on its next call
+(``version()`` follows SQLite's ``PRAGMA data_version`` plus the last run id).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from graph import model as m
+from graph.errors import StoreBusy, StoreUnavailable
+from graph.store import (
+    JSON, Edge, EdgeRow, FileReport, Node, NodeRow, PendingReference, RowState, RunRecord,
+    Store, StoreView, StoreWriter,
+)
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+    label TEXT NOT NULL, key TEXT NOT NULL, props TEXT NOT NULL,
+    row_hash TEXT, source TEXT, active INTEGER NOT NULL,
+    absent_since TEXT, first_run INTEGER NOT NULL, changed_run INTEGER NOT NULL,
+    PRIMARY KEY (label, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS edges (
+    type TEXT NOT NULL, src_label TEXT NOT NULL, src_key TEXT NOT NULL,
+    dst_label TEXT NOT NULL, dst_key TEXT NOT NULL, props TEXT NOT NULL,
+    owner_label TEXT, owner_key TEXT, row_hash TEXT, source TEXT,
+    active INTEGER NOT NULL, run INTEGER NOT NULL,
+    PRIMARY KEY (type, src_label, src_key, dst_label, dst_key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_owner ON edges (owner_label, owner_key);
+CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_label, dst_key);
+CREATE TABLE IF NOT EXISTS history (
+    label TEXT NOT NULL, key TEXT NOT NULL, run_id INTEGER NOT NULL,
+    change TEXT NOT NULL, before TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_node ON history (label, key);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
+    status TEXT NOT NULL, record TEXT NOT NULL);
+"""
+
+BATCH = 5000
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _connect(path: Path, *, timeout: float) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA cache_size=-200000")
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreUnavailable(f"无法打开数据库 {path}: {exc}") from exc
+    return conn
+
+
+def _batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+class EmbeddedWriter(StoreWriter):
+    def __init__(self, conn: sqlite3.Connection, run_id: int, run_date: str) -> None:
+        self.conn = conn
+        self.run_id = run_id
+        self.run_date = run_date
+
+    def row_states(self, label: str) -> dict[str, RowState]:
+        cur = self.conn.execute(
+            "SELECT key, row_hash, active, absent_since, source FROM nodes WHERE label = ?",
+            (label,))
+        return {k: RowState(h, bool(a), s is not None, src) for k, h, a, s, src in cur}
+
+    def edge_row_states(self, type: str) -> dict[tuple[str, str], RowState]:
+        cur = self.conn.execute(
+            "SELECT src_key, dst_key, row_hash, active, source FROM edges"
+            " WHERE type = ? AND owner_label IS NULL", (type,))
+        return {(s, d): RowState(h, bool(a), not a, src) for s, d, h, a, src in cur}
+
+    def existing_keys(self, label: str, keys: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        wanted = list(set(keys))
+        for chunk in _batches(wanted, 900):
+            marks = ",".join("?" * len(chunk))
+            cur = self.conn.execute(
+                f"SELECT key FROM nodes WHERE label = ? AND key IN ({marks})", (label, *chunk))
+            found.update(k for (k,) in cur)
+        return found
+
+    def node_props(self, label: str, keys: Iterable[str]) -> dict[str, JSON]:
+        out: dict[str, JSON] = {}
+        for chunk in _batches(list(set(keys)), 900):
+            marks = ",".join("?" * len(chunk))
+            cur = self.conn.execute(
+                f"SELECT key, props FROM nodes WHERE label = ? AND key IN ({marks})",
+                (label, *chunk))
+            out.update((k, orjson.loads(p)) for k, p in cur)
+        return out
+
+    def write_nodes(self, rows: Sequence[NodeRow], *, history: bool) -> None:
+        if history:
+            self.conn.executemany(
+                "INSERT INTO history (label, key, run_id, change, before)"
+                " SELECT label, key, ?, 'updated', props FROM nodes WHERE label = ? AND key = ?",
+                ((self.run_id, r.label, r.key) for r in rows))
+        self.conn.executemany(
+            "INSERT INTO nodes (label, key, props, row_hash, source, active, absent_since,"
+            " first_run, changed_run) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)"
+            " ON CONFLICT (label, key) DO UPDATE SET props = excluded.props,"
+            " row_hash = excluded.row_hash, source = excluded.source,"
+            " active = excluded.active, absent_since = NULL, changed_run = excluded.changed_run",
+            ((r.label, r.key, _dumps(r.props), r.row_hash, r.source, int(r.active),
+              self.run_id, self.run_id) for r in rows))
+
+    def ensure_nodes(self, rows: Sequence[NodeRow]) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO nodes (label, key, props, row_hash, source, active,"
+            " absent_since, first_run, changed_run) VALUES (?, ?, ?, NULL, ?, 1, NULL, ?, ?)",
+            ((r.label, r.key, _dumps(r.props), r.source, self.run_id, self.run_id)
+             for r in rows))
+
+    def replace_owned_edges(self, owner_label: str, owner_keys: Sequence[str],
+                            edges: Sequence[EdgeRow]) -> None:
+        self.conn.executemany(
+            "DELETE FROM edges WHERE owner_label = ? AND owner_key = ?",
+            ((owner_label, k) for k in owner_keys))
+        self._insert_edges(edges)
+
+    def write_edges(self, edges: Sequence[EdgeRow]) -> None:
+        self._insert_edges(edges)
+
+    def _insert_edges(self, edges: Sequence[EdgeRow]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO edges (type, src_label, src_key, dst_label, dst_key, props,"
+            " owner_label, owner_key, row_hash, source, active, run)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((e.type, e.src_label, e.src_key, e.dst_label, e.dst_key, _dumps(e.props),
+              e.owner_label, e.owner_key, e.row_hash, e.source, int(e.active), self.run_id)
+             for e in edges))
+
+    def deactivate_nodes(self, label: str, keys: Sequence[str], reason: str) -> None:
+        self.conn.executemany(
+            "INSERT INTO history (label, key, run_id, change, before)"
+            " SELECT label, key, ?, ?, props FROM nodes WHERE label = ? AND key = ?",
+            ((self.run_id, reason, label, k) for k in keys))
+        self.conn.executemany(
+            "UPDATE nodes SET active = 0, absent_since = ?, changed_run = ?"
+            " WHERE label = ? AND key = ?",
+            ((self.run_date, self.run_id, label, k) for k in keys))
+
+    def deactivate_edges(self, type: str, pairs: Sequence[tuple[str, str]]) -> None:
+        self.conn.executemany(
+            "UPDATE edges SET active = 0, run = ? WHERE type = ? AND src_key = ? AND dst_key = ?"
+            " AND owner_label IS NULL",
+            ((self.run_id, type, s, d) for s, d in pairs))
+
+    def relink_pending(self) -> None:
+        for rel in m.RELATIONSHIPS.values():
+            for alt in rel.targets[1:] if len(rel.targets) > 1 else ():
+                for wrong in rel.targets:
+                    if wrong == alt:
+                        continue
+                    self.conn.execute(
+                        "UPDATE OR IGNORE edges SET dst_label = ? WHERE type = ? AND src_label = ?"
+                        " AND dst_label = ?"
+                        " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.label = edges.dst_label"
+                        "                 AND n.key = edges.dst_key)"
+                        " AND EXISTS (SELECT 1 FROM nodes n WHERE n.label = ?"
+                        "             AND n.key = edges.dst_key)",
+                        (alt, rel.type, rel.source, wrong, alt))
+
+    def pending_references(self, types: Iterable[str], *, this_run: bool) -> list[PendingReference]:
+        out: list[PendingReference] = []
+        for t in types:
+            sql = ("SELECT type, src_label, src_key, dst_label, dst_key FROM edges e"
+                   " WHERE type = ? AND NOT EXISTS (SELECT 1 FROM nodes n"
+                   " WHERE n.label = e.dst_label AND n.key = e.dst_key)")
+            args: tuple[Any, ...] = (t,)
+            if this_run:
+                sql += " AND run = ?"
+                args = (t, self.run_id)
+            out.extend(PendingReference(*row) for row in self.conn.execute(sql, args))
+        return out
+
+    def finish(self, record: RunRecord) -> None:
+        self.conn.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, record = ? WHERE run_id = ?",
+            (record.finished_at, record.status, _dumps(asdict(record)), self.run_id))
+        self.conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('last_run', ?)",
+                          (str(self.run_id),))
+
+
+def _record(data: JSON) -> RunRecord:
+    files = [FileReport(**f) for f in data.pop("files", [])]
+    return RunRecord(files=files, **data)
+
+
+class EmbeddedView(StoreView):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def version(self) -> str:
+        (dv,) = self.conn.execute("PRAGMA data_version").fetchone()
+        row = self.conn.execute("SELECT v FROM meta WHERE k = 'last_run'").fetchone()
+        return f"{row[0] if row else 0}:{dv}"
+
+    def last_run_id(self) -> int:
+        row = self.conn.execute("SELECT v FROM meta WHERE k = 'last_run'").fetchone()
+        return int(row[0]) if row else 0
+
+    def nodes(self, label: str) -> Iterator[Node]:
+        cur = self.conn.execute(
+            "SELECT key, props, active, absent_since, first_run, changed_run FROM nodes"
+            " WHERE label = ? ORDER BY key", (label,))
+        for key, props, active, absent, first, changed in cur:
+            yield Node(label, key, orjson.loads(props), bool(active), absent, first, changed)
+
+    def node(self, label: str, key: str) -> Node | None:
+        row = self.conn.execute(
+            "SELECT props, active, absent_since, first_run, changed_run FROM nodes"
+            " WHERE label = ? AND key = ?", (label, key)).fetchone()
+        if row is None:
+            return None
+        props, active, absent, first, changed = row
+        return Node(label, key, orjson.loads(props), bool(active), absent, first, changed)
+
+    def edges(self, type: str | None = None) -> Iterator[Edge]:
+        sql = "SELECT type, src_label, src_key, dst_label, dst_key, props, active FROM edges"
+        cur = (self.conn.execute(sql + " WHERE type = ? ORDER BY src_key, dst_key", (type,))
+               if type else self.conn.execute(sql + " ORDER BY type, src_key, dst_key"))
+        for t, sl, sk, dl, dk, props, active in cur:
+            yield Edge(t, sl, sk, dl, dk, orjson.loads(props), bool(active))
+
+    def history(self, label: str, key: str) -> list[JSON]:
+        cur = self.conn.execute(
+            "SELECT run_id, change, before FROM history WHERE label = ? AND key = ?"
+            " ORDER BY rowid", (label, key))
+        return [{"run_id": r, "change": c, "before": orjson.loads(b)} for r, c, b in cur]
+
+    def runs(self, limit: int = 50) -> list[RunRecord]:
+        cur = self.conn.execute(
+            "SELECT record FROM runs WHERE status != 'running' ORDER BY run_id DESC LIMIT ?",
+            (limit,))
+        return [_record(orjson.loads(rec)) for (rec,) in cur]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for label, total, active in self.conn.execute(
+                "SELECT label, COUNT(*), SUM(active) FROM nodes GROUP BY label ORDER BY label"):
+            out[label] = {"total": total, "active": active or 0}
+        out["edges"] = {t: n for t, n in self.conn.execute(
+            "SELECT type, COUNT(*) FROM edges WHERE active = 1 GROUP BY type ORDER BY type")}
+        return out
+
+
+class EmbeddedStore(Store):
+    """SQLite file at ``path``; safe for one writer and any number of readers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.uri = str(path)
+        self._conn = _connect(path, timeout=30)
+        try:
+            self._conn.executescript(SCHEMA)
+            self._conn.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)",
+                               (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(f"不是有效的 fugai 数据库 {path}: {exc}") from exc
+
+    @contextmanager
+    def writer(self, started_at: str, run_date: str) -> Iterator[StoreWriter]:
+        conn = _connect(self.path, timeout=1)
+        try:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreBusy(f"数据库正被另一批导入占用: {self.path}") from exc
+            cur = conn.execute(
+                "INSERT INTO runs (started_at, status, record) VALUES (?, 'running', '{}')",
+                (started_at,))
+            run_id = int(cur.lastrowid or 0)
+            try:
+                yield EmbeddedWriter(conn, run_id, run_date)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def view(self) -> EmbeddedView:
+        return EmbeddedView(self._conn)
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,229 @@
+"""The store interface: a writer that commits or rolls back, and a read view.
+
+Shaped after nomenklatura's ``Store.writer()`` / ``Store.view()``. Values crossing
+this interface are plain dataclasses of strings, numbers and JSON-able dicts, so the
+embedded store (SQLite + networkx) and the Neo4j store implement the same contract
+and one contract test suite runs against both.
+
+Identity: a node is ``(label, key)``; an edge is ``(type, src, dst)``. Every write
+carries the row hash of its source row, so a re-run of an unchanged file can be
+recognised without writing anything ("unchanged" is decided by the caller comparing
+hashes, because database write counters cannot tell it).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    label: str
+    key: str
+    props: JSON
+    row_hash: str
+    source: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    type: str
+    src_label: str
+    src_key: str
+    dst_label: str
+    dst_key: str
+    props: JSON = field(default_factory=dict)
+    #: the node whose row declared this edge; its edges are replaced when it changes.
+    owner_label: str | None = None
+    owner_key: str | None = None
+    #: for rows that are edges themselves (supply links): their hash and source.
+    row_hash: str | None = None
+    source: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class RowState:
+    """What the store holds for one key: enough to classify an incoming row."""
+
+    row_hash: str | None
+    active: bool
+    absent: bool
+    source: str | None
+
+
+@dataclass(frozen=True)
+class Node:
+    label: str
+    key: str
+    props: JSON
+    active: bool
+    absent_since: str | None
+    first_run: int
+    changed_run: int
+
+
+@dataclass(frozen=True)
+class Edge:
+    type: str
+    src_label: str
+    src_key: str
+    dst_label: str
+    dst_key: str
+    props: JSON
+    active: bool
+
+
+@dataclass(frozen=True)
+class PendingReference:
+    type: str
+    src_label: str
+    src_key: str
+    dst_label: str
+    dst_key: str
+
+
+@dataclass
+class FileReport:
+    """One file's part of a run: the run record the contract asks for."""
+
+    path: str
+    source: str
+    kind: str
+    mode: str
+    file_hash: str
+    encoding: str | None
+    sheet: str | None = None
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    quarantined: int = 0
+    duplicates_merged: int = 0
+    unknown_references: int = 0
+    quarantine_file: str | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunRecord:
+    run_id: int
+    started_at: str
+    finished_at: str | None
+    status: str
+    files: list[FileReport] = field(default_factory=list)
+    pending_references: int = 0
+    resolved_references: int = 0
+
+
+class StoreWriter(abc.ABC):
+    """All writes of one ingest run. Nothing is visible to readers until commit."""
+
+    run_id: int
+    run_date: str
+
+    @abc.abstractmethod
+    def row_states(self, label: str) -> dict[str, RowState]:
+        """Every stored key of ``label`` with its row hash and activity."""
+
+    @abc.abstractmethod
+    def edge_row_states(self, type: str) -> dict[tuple[str, str], RowState]:
+        """Every stored edge of ``type`` that came from a row of its own (supply links)."""
+
+    @abc.abstractmethod
+    def existing_keys(self, label: str, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` exist as ``label`` nodes (for polymorphic references)."""
+
+    @abc.abstractmethod
+    def node_props(self, label: str, keys: Iterable[str]) -> dict[str, JSON]:
+        """Stored properties of a few nodes (to carry dates across an update)."""
+
+    @abc.abstractmethod
+    def write_nodes(self, rows: Sequence[NodeRow], *, history: bool) -> None:
+        """Insert or replace nodes; with ``history`` the previous state is kept."""
+
+    @abc.abstractmethod
+    def ensure_nodes(self, rows: Sequence[NodeRow]) -> None:
+        """Insert nodes that do not exist yet (implicit places); never overwrite."""
+
+    @abc.abstractmethod
+    def replace_owned_edges(self, owner_label: str, owner_keys: Sequence[str],
+                            edges: Sequence[EdgeRow]) -> None:
+        """Drop the edges declared by these owners and write ``edges`` in their place."""
+
+    @abc.abstractmethod
+    def write_edges(self, edges: Sequence[EdgeRow]) -> None:
+        """Insert or replace edges that are rows themselves."""
+
+    @abc.abstractmethod
+    def deactivate_nodes(self, label: str, keys: Sequence[str], reason: str) -> None:
+        """Mark nodes absent from a full snapshot; history is kept, nothing deleted."""
+
+    @abc.abstractmethod
+    def deactivate_edges(self, type: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Mark row-edges absent from a full snapshot as inactive."""
+
+    @abc.abstractmethod
+    def relink_pending(self) -> None:
+        """Point references that name another allowed target label at it, once it exists."""
+
+    @abc.abstractmethod
+    def pending_references(self, types: Iterable[str], *, this_run: bool) -> list[PendingReference]:
+        """References whose target no register holds (yet)."""
+
+    @abc.abstractmethod
+    def finish(self, record: RunRecord) -> None:
+        """Store the run record; the run commits when the context exits cleanly."""
+
+
+class StoreView(abc.ABC):
+    """A read-only view of the last committed state."""
+
+    @abc.abstractmethod
+    def version(self) -> str:
+        """Changes whenever a run commits (readers use it to refresh caches)."""
+
+    @abc.abstractmethod
+    def nodes(self, label: str) -> Iterator[Node]: ...
+
+    @abc.abstractmethod
+    def node(self, label: str, key: str) -> Node | None: ...
+
+    @abc.abstractmethod
+    def edges(self, type: str | None = None) -> Iterator[Edge]: ...
+
+    @abc.abstractmethod
+    def history(self, label: str, key: str) -> list[JSON]:
+        """Earlier states of a node, oldest first, with the run that changed it."""
+
+    @abc.abstractmethod
+    def runs(self, limit: int = 50) -> list[RunRecord]: ...
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, dict[str, int]]:
+        """label -> {"total": n, "active": n}; edge types under "edges"."""
+
+
+class Store(abc.ABC):
+    """Opens writers and views. Implementations: ``EmbeddedStore``, ``Neo4jStore``."""
+
+    uri: str
+
+    @abc.abstractmethod
+    def writer(self, started_at: str, run_date: str) -> AbstractContextManager[StoreWriter]:
+        """One ingest run as one unit: commit on clean exit, roll back on error."""
+
+    @abc.abstractmethod
+    def view(self) -> StoreView: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...

@@ -123,12 +123,9 @@ def detect_kind(headers: list[str], mapping: UserMapping = EMPTY_MAPPING) -> Hea
             f"{', '.join(best.kind.field(n).header for n in best.missing_required)}"
             f" (最接近 {best.kind.name}); 请用 --kind 指定或提供映射文件"
         )
-    complete.sort(key=lambda c: (-c.score, len(c.kind.fields)))
+    complete.sort(key=lambda c: -c.score)
     if len(complete) > 1 and complete[0].score == complete[1].score:
-        # An equal score with fewer declared fields is the tighter fit (e.g. a
-        # verifications file also satisfies nothing else); same size is ambiguous.
-        if len(complete[0].kind.fields) == len(complete[1].kind.fields):
-            raise UsageError(
-                f"文件类型不明确 ({complete[0].kind.name} / {complete[1].kind.name}); 请用 --kind 指定"
-            )
+        raise UsageError(
+            f"文件类型不明确 ({complete[0].kind.name} / {complete[1].kind.name}); 请用 --kind 指定"
+        )
     return complete[0]

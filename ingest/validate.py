@@ -222,7 +222,9 @@ def clean_id_number(raw: str, *, today: date) -> str:
     try:
         born = date(year, month, day)
     except ValueError:
-        raise _bad_id("身份证号中的出生日期不存在", "birth date in ID number does not exist") from None
+        raise _bad_id(
+            "身份证号中的出生日期不存在", "birth date in ID number does not exist"
+        ) from None
     if born > today:
         raise _bad_id("身份证号中的出生日期晚于今天", "birth date in ID number is in the future")
     if year < 1900:
@@ -387,7 +389,9 @@ def _clean_region_code(raw: str) -> str:
         )
     if s[:2] not in _PROVINCES:
         raise FieldError(
-            "bad_region_code", "区划代码的省级代码不存在", "region code has no valid province prefix"
+            "bad_region_code",
+            "区划代码的省级代码不存在",
+            "region code has no valid province prefix",
         )
     # Hierarchy: a province-level code (city part '00') must be zero below.  A county
     # part '00' may have streets below it (cities without counties, e.g. 东莞 441900),
@@ -644,7 +648,9 @@ def _normalize_party_org_status(raw: str) -> tuple[str, bool]:
         if not k:
             raise _missing("党组织状态", "party organisation status")
         raise FieldError(
-            "bad_enum_value", "党组织状态只能是 正常 或 撤销", "party org status must be 正常 or 撤销"
+            "bad_enum_value",
+            "党组织状态只能是 正常 或 撤销",
+            "party org status must be 正常 or 撤销",
         )
     return result
 

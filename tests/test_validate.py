@@ -311,8 +311,20 @@ def test_date_1900_edge() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["2023-02-30", "2023-13-01", "2023-01", "abc", "2023-01/05", "0", "60", "2023", "2958466",
-     "1.5.2023", "2023年1月", "-44927"],
+    [
+        "2023-02-30",
+        "2023-13-01",
+        "2023-01",
+        "abc",
+        "2023-01/05",
+        "0",
+        "60",
+        "2023",
+        "2958466",
+        "1.5.2023",
+        "2023年1月",
+        "-44927",
+    ],
 )
 def test_bad_dates(raw: str) -> None:
     with pytest.raises(FieldError) as exc:
@@ -341,8 +353,18 @@ def test_date_cache_respects_today() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["445202", "445202001", "445202001001", "445200", "440000", "441900003", "110101",
-     "810000", "445202000000", " ４４５２０２ "],
+    [
+        "445202",
+        "445202001",
+        "445202001001",
+        "445200",
+        "440000",
+        "441900003",
+        "110101",
+        "810000",
+        "445202000000",
+        " ４４５２０２ ",
+    ],
 )
 def test_region_codes_ok(raw: str) -> None:
     assert v.clean_region_code(raw) == v._nfkc(raw)
@@ -350,8 +372,18 @@ def test_region_codes_ok(raw: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["44520", "995202", "4452020", "44520200100", "44520A", "440001", "440000001",
-     "445202000001", "165202", "835202"],
+    [
+        "44520",
+        "995202",
+        "4452020",
+        "44520200100",
+        "44520A",
+        "440001",
+        "440000001",
+        "445202000001",
+        "165202",
+        "835202",
+    ],
 )
 def test_region_codes_bad(raw: str) -> None:
     with pytest.raises(FieldError) as exc:
@@ -388,8 +420,9 @@ def test_industry_ok(raw: str, expected: str) -> None:
     assert v.clean_industry_code(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["H5430", "A13", "U", "Z", "GG54", "G5", "G54301", "9800", "0010",
-                                 "5"])
+@pytest.mark.parametrize(
+    "raw", ["H5430", "A13", "U", "Z", "GG54", "G5", "G54301", "9800", "0010", "5"]
+)
 def test_industry_bad(raw: str) -> None:
     with pytest.raises(FieldError) as exc:
         v.clean_industry_code(raw)
@@ -416,8 +449,18 @@ def test_industry_division_table_boundaries() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("12", 12), ("0", 0), ("1,234", 1234), ("12.0", 12), ("１２", 12), (" 7 ", 7),
-     ("1，234", 1234), ("-0", 0), ("+5", 5), ("12.00", 12)],
+    [
+        ("12", 12),
+        ("0", 0),
+        ("1,234", 1234),
+        ("12.0", 12),
+        ("１２", 12),
+        (" 7 ", 7),
+        ("1，234", 1234),
+        ("-0", 0),
+        ("+5", 5),
+        ("12.00", 12),
+    ],
 )
 def test_clean_int_ok(raw: str, expected: int) -> None:
     assert v.clean_int(raw) == expected
@@ -439,9 +482,22 @@ def test_clean_int_negative(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("是", True), ("否", False), ("Y", True), ("n", False), ("yes", True), ("NO", False),
-     ("true", True), ("False", False), ("1", True), ("0", False), ("有", True), ("无", False),
-     (" 是 ", True), ("Ｙ", True)],
+    [
+        ("是", True),
+        ("否", False),
+        ("Y", True),
+        ("n", False),
+        ("yes", True),
+        ("NO", False),
+        ("true", True),
+        ("False", False),
+        ("1", True),
+        ("0", False),
+        ("有", True),
+        ("无", False),
+        (" 是 ", True),
+        ("Ｙ", True),
+    ],
 )
 def test_clean_bool_ok(raw: str, expected: bool) -> None:
     assert v.clean_bool(raw) is expected
@@ -501,7 +557,9 @@ def test_org_status(raw: str, expected: tuple[str, bool]) -> None:
     assert v.normalize_org_status(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["营业中", "7", "1 注销", "4 存续", "存续（注销）", "8 其他", "吊销（在营）"])
+@pytest.mark.parametrize(
+    "raw", ["营业中", "7", "1 注销", "4 存续", "存续（注销）", "8 其他", "吊销（在营）"]
+)
 def test_org_status_unknown(raw: str) -> None:
     with pytest.raises(FieldError) as exc:
         v.normalize_org_status(raw)
@@ -576,8 +634,17 @@ def test_clean_enum_bad_value_and_name() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("是", True), ("有", True), ("9", False), ("0", False), ("否", False),
-     ("无", False), ("党支部", True), ("未建立", False)],
+    [
+        ("1", True),
+        ("是", True),
+        ("有", True),
+        ("9", False),
+        ("0", False),
+        ("否", False),
+        ("无", False),
+        ("党支部", True),
+        ("未建立", False),
+    ],
 )
 def test_has_party_org(raw: str, expected: bool) -> None:
     assert v.clean_has_party_org(raw) is expected
@@ -644,7 +711,12 @@ def test_ownership_class(entity_type: str, expected: str | None) -> None:
 
 def test_ownership_classes_values_known() -> None:
     assert set(v.OWNERSHIP_CLASSES.values()) == {
-        "私营独资", "港澳台商独资", "港澳台商投资", "外商独资", "外商投资", "私有经济控制",
+        "私营独资",
+        "港澳台商独资",
+        "港澳台商投资",
+        "外商独资",
+        "外商投资",
+        "私有经济控制",
     }
     keys = list(v.OWNERSHIP_CLASSES)
     # most specific first: a key that contains an earlier key would be unreachable

@@ -190,26 +190,14 @@ def demo(
 
 
 def main() -> None:
-    """Entry point: domain errors print one line and exit with their code."""
+    """Entry point. Usage errors are typer's (one message, exit 2); domain errors print
+    one line and exit with their class's code; neither shows a traceback."""
     redact.install()
     try:
-        app(standalone_mode=False)
+        app()
     except FugaiError as exc:
-        err_console.print(f"错误: {exc.message}", highlight=False)
+        sys.stderr.write(f"错误: {exc.message}\n")
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
-    except (typer.BadParameter, typer.Exit) as exc:  # click usage errors
-        if isinstance(exc, typer.Exit):
-            sys.exit(exc.exit_code)
-        err_console.print(f"错误: {exc}")
-        sys.exit(2)
-    except Exception as exc:  # click.UsageError and friends
-        import click
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

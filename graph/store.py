@@ -22,7 +22,7 @@ from typing import Any
 JSON = dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NodeRow:
     label: str
     key: str
@@ -32,7 +32,7 @@ class NodeRow:
     active: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EdgeRow:
     type: str
     src_label: str
@@ -49,7 +49,7 @@ class EdgeRow:
     active: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RowState:
     """What the store holds for one key: enough to classify an incoming row."""
 

@@ -33,7 +33,7 @@ from ingest.contract import KINDS, Kind
 from ingest.headers import EMPTY_MAPPING, HeaderMatch, UserMapping, detect_kind, match_headers
 from ingest.readers import ReadError, Table, read_table
 from ingest.records import Record, build_record
-from ingest.rows import CleanResult, RejectedRow, clean_table
+from ingest.rows import CleanResult, RejectedRow, clean_table, row_key
 
 log = logging.getLogger("fugai.ingest")
 
@@ -117,13 +117,16 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
                 finished_at=datetime.now().isoformat(timespec="seconds"), status="complete",
                 files=reports, pending_references=len(pending_now),
                 resolved_references=_resolved(pending_before, writer))
-            run_dir = quarantine_dir / f"run-{writer.run_id}"
+            # run ids restart with a new store file, so the stamp keeps folders apart
+            stamp = started.replace(":", "").replace("-", "")
+            run_dir = quarantine_dir / f"run-{writer.run_id}-{stamp}"
             for report in reports:
                 if report.quarantine_file:
                     report.quarantine_file = str(run_dir / Path(report.quarantine_file).name)
+            if any(staging.iterdir()):
+                # moved before commit: a run whose record names a file always has it
+                staging.rename(run_dir)
             writer.finish(record)
-        if any(staging.iterdir()):
-            staging.rename(run_dir)
         if progress:
             progress("done", len(prepared), len(prepared))
         log.info("run %s complete: %s files", record.run_id, len(reports))
@@ -196,16 +199,20 @@ def _write_nodes(writer: StoreWriter, prep: _Prepared, result: CleanResult,
     states = writer.row_states(kind.label)
     created: list[Record] = []
     changed: list[Record] = []
+    source = prep.source
     for row in result.rows:
-        rec = build_record(kind, row, prep.source)
+        key = row_key(kind, row.values)
+        seen.add(key)
+        state = states.get(key)
+        if state is not None and state.row_hash == row.row_hash and not state.absent \
+                and state.source == source:
+            report.unchanged += 1   # decided before building anything: re-runs stay cheap
+            continue
+        rec = build_record(kind, row, source)
         assert rec.node is not None
         node = rec.node
-        seen.add(node.key)
-        state = states.get(node.key)
         if state is None:
             created.append(rec)
-        elif state.row_hash == node.row_hash and not state.absent and state.source == node.source:
-            report.unchanged += 1
         else:
             changed.append(rec)
             if state.active and not node.active:
@@ -222,7 +229,10 @@ def _write_nodes(writer: StoreWriter, prep: _Prepared, result: CleanResult,
         if places:
             writer.ensure_nodes(list(places.values()))
         edges = _resolve_polymorphic(writer, [e for r in batch for e in r.edges])
-        writer.replace_owned_edges(kind.label, [r.node.key for r in batch if r.node], edges)
+        if history:
+            writer.replace_owned_edges(kind.label, [r.node.key for r in batch if r.node], edges)
+        else:   # new nodes own no edges yet: nothing to drop
+            writer.write_edges(edges)
     if prep.request.mode == "full":
         gone = [k for k, s in states.items()
                 if s.source == prep.source and not s.absent and k not in seen]

@@ -29,7 +29,7 @@ from ingest.readers import Table
 SENSITIVE_TYPES = frozenset({"id_number", "phone"})
 
 
-@dataclass
+@dataclass(slots=True)
 class CleanRow:
     line: int
     values: dict[str, Any]
@@ -165,7 +165,7 @@ def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: by
             code, zh, en = errors[i]  # type: ignore[misc]
             original = {headers[p]: (_mask_cell(match, p, c) if p in sensitive_pos else c)
                         for p, c in enumerate(cells)}
-            key = _key_of(kind, values[i])
+            key = row_key(kind, values[i])
             rejected.append(RejectedRow(line, original, code, zh, en, key))
             continue
         extras = {name: cells[p] for p, name in extras_pos if cells[p] != ""}
@@ -184,7 +184,8 @@ def _mask_cell(match: HeaderMatch, pos: int, cell: str) -> str:
     return mask_raw_id(cell) if ftype == "id_number" else (v.mask_phone(cell) or "")
 
 
-def _key_of(kind: Kind, values: dict[str, Any]) -> str | None:
+def row_key(kind: Kind, values: dict[str, Any]) -> str | None:
+    """The store key of a row: its key fields joined (annual reports: uscc:year)."""
     parts = [values.get(k) for k in kind.key]
     if any(p is None or p == "" for p in parts):
         return None
@@ -211,7 +212,7 @@ def _resolve_duplicates(kind: Kind, result: CleanResult, table: Table, match: He
     """Exact duplicates merge; differing rows with one key are all quarantined."""
     by_key: dict[str, list[CleanRow]] = {}
     for row in result.rows:
-        by_key.setdefault(_key_of(kind, row.values) or "", []).append(row)
+        by_key.setdefault(row_key(kind, row.values) or "", []).append(row)
     if all(len(group) == 1 for group in by_key.values()):
         return
     keep: list[CleanRow] = []

@@ -36,7 +36,6 @@ from functools import lru_cache
 from typing import Final
 
 from stdnum.cn import ric as _ric
-from stdnum.cn import uscc as _uscc
 
 __all__ = [
     "ENUMS",
@@ -145,7 +144,21 @@ def _missing(what_zh: str, what_en: str) -> FieldError:
 
 # GB 32100 alphabet: digits and upper-case letters without I, O, S, V, Z.
 _USCC_ALPHABET: Final[frozenset[str]] = frozenset("0123456789ABCDEFGHJKLMNPQRTUWXY")
+_USCC_CHARS: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE: Final[dict[str, int]] = {c: i for i, c in enumerate(_USCC_CHARS)}
+_USCC_WEIGHTS: Final = tuple(pow(3, i, 31) for i in range(17))
 _REGNO_RE: Final = re.compile(r"[0-9]{15}")
+
+
+def uscc_check_char(body: str) -> str:
+    """GB 32100 check character of the first 17 characters.
+
+    The same rule as ``stdnum.cn.uscc.calc_check_digit`` (which the tests use as the
+    oracle), written out because stdnum's version costs ~10 µs a call through its
+    generic cleaning, i.e. ~10 s per million registration rows.
+    """
+    total = sum(_USCC_VALUE[c] * w for c, w in zip(body, _USCC_WEIGHTS))
+    return _USCC_CHARS[(31 - total % 31) % 31]
 # 组织机构代码 (GB 11714): 8 digits/letters, optional hyphen, check char 0-9 or X.
 _ORG_CODE_RE: Final = re.compile(r"[0-9A-Z]{8}-?[0-9X]")
 
@@ -153,17 +166,18 @@ _ORG_CODE_RE: Final = re.compile(r"[0-9A-Z]{8}-?[0-9X]")
 def clean_uscc(raw: str) -> str:
     """Return the canonical 18-character unified social credit code.
 
-    Only the GB 32100 alphabet and the final check character are enforced, via
-    ``stdnum.cn.uscc.calc_check_digit``.  ``stdnum.cn.uscc.validate`` is not used
+    Only the GB 32100 alphabet and the final check character are enforced
+    (:func:`uscc_check_char`, checked against ``stdnum.cn.uscc`` in the tests).  ``stdnum.cn.uscc.validate`` is not used
     because it also requires the first 8 characters to be digits, which rejects
     genuine codes of registration authorities with letter codes (e.g. ``N`` for
     agriculture, ``A`` for the central military commission, ``Y`` for others).
     An old 15-digit 注册号 or a 9-character 组织机构代码 is reported as
     ``legacy_id_only`` so the row is kept for review instead of being called garbage.
     """
-    s = _nfkc(raw).upper()
+    s = raw.strip() if raw.isascii() else _nfkc(raw)
+    s = s.upper()
     if len(s) == 18 and _USCC_ALPHABET.issuperset(s):
-        if _uscc.calc_check_digit(s[:17]) == s[17]:
+        if uscc_check_char(s) == s[17]:
             return s
         raise FieldError(
             "bad_uscc_checksum", "统一社会信用代码校验位错误", "USCC check character is wrong"

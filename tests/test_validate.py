@@ -723,3 +723,11 @@ def test_ownership_classes_values_known() -> None:
     for i, later in enumerate(keys):
         for earlier in keys[:i]:
             assert earlier not in later, (earlier, later)
+
+
+@given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=17, max_size=17))
+def test_fast_uscc_check_char_equals_stdnum(body: str) -> None:
+    from stdnum.cn import uscc as std_uscc
+
+    from ingest.validate import uscc_check_char
+    assert uscc_check_char(body) == std_uscc.calc_check_digit(body)

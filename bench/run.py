@@ -1,0 +1,118 @@
+"""fugai benchmarks (``make bench``): prints a table, writes bench/out/results.json.
+
+Ingest: for each size, the demo city is generated once (cached under bench/out), then
+ingested into a fresh embedded store by the real CLI in a child process (first
+ingest), then ingested again unchanged (re-ingest). Wall time and the child's peak
+RSS (``os.wait4``) are recorded. "parse" is the plain pandas read of the same files
+(pyarrow engine for CSV, calamine for XLSX), the floor any ingest stands on.
+
+Usage: python bench/run.py [--sizes city,province]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+TARGETS = {"province": {"first_s": 120.0, "reingest_s": 60.0, "rss_mb": 6144.0, "ratio": 5.0}}
+
+
+def _demo(size: str) -> dict[str, Path]:
+    directory = OUT / f"demo-{size}"
+    manifest = directory / "manifest.json"
+    if not manifest.exists():
+        from ingest.demo import generate_city
+        generate_city(directory, size=size, seed=42)
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    return {k: directory / v for k, v in data["files"].items()}
+
+
+def _run_cli(args: list[str], env: dict[str, str]) -> tuple[float, float, dict[str, object]]:
+    """Run ``fugai`` in a child; wall seconds, peak RSS MB, parsed JSON output."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"fugai {' '.join(args[:1])} failed with exit {proc.returncode}")
+    return wall, usage.ru_maxrss / 1024, json.loads(out)
+
+
+def _parse_seconds(files: dict[str, Path]) -> float:
+    start = time.perf_counter()
+    for path in files.values():
+        if path.suffix == ".xlsx":
+            pd.read_excel(path, dtype=str, engine="calamine")
+        else:
+            enc = "gb18030" if "social" in path.name else "utf-8-sig"
+            if enc == "utf-8-sig":
+                pd.read_csv(path, dtype=str, engine="pyarrow", keep_default_na=False)
+            else:
+                pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False)
+    return time.perf_counter() - start
+
+
+def bench_ingest(size: str) -> dict[str, float]:
+    files = _demo(size)
+    work = OUT / f"store-{size}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    env = {**os.environ, "FUGAI_STORE": str(work / "fugai.sqlite"),
+           "FUGAI_DATA_DIR": str(work), "FUGAI_PERSON_KEY": "00" * 32}
+    args = ["ingest", *map(str, files.values()), "--mode", "full", "--format", "json"]
+    first_s, first_rss, report = _run_cli(args, env)
+    again_s, again_rss, again = _run_cli(args, env)
+    rows = sum(int(f["rows_read"]) for f in report["files"])  # type: ignore[index]
+    changed = sum(int(f["created"]) + int(f["updated"])  # type: ignore[index]
+                  for f in again["files"])  # type: ignore[index]
+    parse_s = _parse_seconds(files)
+    return {"rows": rows, "first_s": first_s, "rows_per_s": rows / first_s,
+            "rss_mb": max(first_rss, again_rss), "reingest_s": again_s,
+            "reingest_changed": changed, "parse_s": parse_s, "ratio": first_s / parse_s}
+
+
+def _fmt_row(size: str, r: dict[str, float]) -> str:
+    t = TARGETS.get(size, {})
+
+    def mark(name: str, value: float) -> str:
+        if name not in t:
+            return ""
+        return " ✓" if value <= t[name] else f" ✗(≤{t[name]:g})"
+    return (f"| {size:8} | {int(r['rows']):>9,} | {r['first_s']:7.1f}{mark('first_s', r['first_s'])}"
+            f" | {r['rows_per_s']:>9,.0f} | {r['rss_mb']:7.0f}{mark('rss_mb', r['rss_mb'])}"
+            f" | {r['reingest_s']:7.1f}{mark('reingest_s', r['reingest_s'])}"
+            f" ({int(r['reingest_changed'])} changed) | {r['parse_s']:6.1f}"
+            f" | {r['ratio']:5.1f}{mark('ratio', r['ratio'])} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "city,province"))
+    sizes = parser.parse_args().sizes.split(",")
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = {size: bench_ingest(size) for size in sizes}
+    print("\nIngest (embedded store, 2 cores)")
+    print("| size     |      rows | first s | rows/s    | peak MB | re-ingest s | parse s | ingest÷parse |")
+    print("|----------|-----------|---------|-----------|---------|-------------|---------|--------------|")
+    for size, r in results.items():
+        print(_fmt_row(size, r))
+    (OUT / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

@@ -21,8 +21,18 @@ import orjson
 from graph import model as m
 from graph.errors import StoreBusy, StoreUnavailable
 from graph.store import (
-    JSON, Edge, EdgeRow, FileReport, Node, NodeRow, PendingReference, RowState, RunRecord,
-    Store, StoreView, StoreWriter,
+    JSON,
+    Edge,
+    EdgeRow,
+    FileReport,
+    Node,
+    NodeRow,
+    PendingReference,
+    RowState,
+    RunRecord,
+    Store,
+    StoreView,
+    StoreWriter,
 )
 
 SCHEMA_VERSION = 1

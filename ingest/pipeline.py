@@ -28,7 +28,7 @@ from typing import Literal
 
 from graph import model as m
 from graph.errors import UsageError
-from graph.store import EdgeRow, FileReport, NodeRow, RunRecord, Store, StoreWriter
+from graph.store import EdgeRow, FileReport, RunRecord, Store, StoreWriter
 from ingest.contract import KINDS, Kind
 from ingest.headers import EMPTY_MAPPING, HeaderMatch, UserMapping, detect_kind, match_headers
 from ingest.readers import ReadError, Table, read_table
@@ -201,7 +201,7 @@ def _write_nodes(writer: StoreWriter, prep: _Prepared, result: CleanResult,
     changed: list[Record] = []
     source = prep.source
     for row in result.rows:
-        key = row_key(kind, row.values)
+        key = row_key(kind, row.values) or ""   # clean rows always have their key
         seen.add(key)
         state = states.get(key)
         if state is not None and state.row_hash == row.row_hash and not state.absent \

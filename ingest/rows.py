@@ -17,6 +17,7 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 import orjson
@@ -125,7 +126,7 @@ def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: by
         base = f.type.split(":", 1)[0]
         if base == "enum":
             enum_name = f.type.split(":", 1)[1]
-            cleaner: Cleaner = lambda raw, e=enum_name: v.clean_enum(raw, e)  # noqa: E731
+            cleaner: Cleaner = partial(v.clean_enum, enum=enum_name)
         else:
             cleaner = cleaners[base]
         memo: dict[str, Any] | None = {} if base in _MEMO_TYPES else None

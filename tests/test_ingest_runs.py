@@ -43,7 +43,7 @@ def test_every_quarantine_reason_code(store: Store, tmp_path: Path) -> None:
     ent = tmp_path / "enterprises.csv"
     body = ("\n".join([header, *rows]) + "\n").encode("utf-8")
     # encoding_error: one line of GBK bytes inside a UTF-8 file
-    body += "914452027000001082,".encode() + "编码坏行".encode("gbk") + b",,,,,,\n"
+    body += b"914452027000001082," + "编码坏行".encode("gbk") + b",,,,,,\n"
     ent.write_bytes(body)
     members = tmp_path / "members.csv"
     members.write_text("党员编号,身份证号\nM1,445202197101011234\n", encoding="utf-8")
@@ -132,7 +132,7 @@ def test_cli_json_report_and_one_line_errors(tmp_path: Path) -> None:
     status = json.loads(subprocess.run([*cli, "status", "--format", "json"], env=env,
                                        capture_output=True, text=True, check=True).stdout)
     assert status["counts"]["Region"] == {"total": 3, "active": 3}
-    bad = subprocess.run([*cli, "ingest", str(tmp_path / "missing.csv")], env=env,
+    bad = subprocess.run([*cli, "ingest", str(tmp_path / "missing.csv")], env=env, check=False,
                          capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "文件不存在" in bad.stderr

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from graph import redact
@@ -63,13 +65,19 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def _progress(fmt: Format) -> Callable[[str, int, int], None] | None:
+@contextmanager
+def _progress(fmt: Format) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar over the run's files on a terminal; nothing for JSON or cron."""
     if fmt is Format.json or not sys.stderr.isatty():
-        return None
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("导入", total=None)
 
-    def show(label: str, step: int, total: int) -> None:
-        err_console.print(f"[{step + 1 if step < total else total}/{total}] {label}")
-    return show
+        def show(label: str, step: int, total: int) -> None:
+            bar.update(task, description=label, completed=step, total=total)
+        yield show
 
 
 def ingest_files(uri: str, requests: list[IngestRequest], fmt: Format,
@@ -78,9 +86,10 @@ def ingest_files(uri: str, requests: list[IngestRequest], fmt: Format,
     settings = get_settings()
 
     def go(store: Store) -> dict[str, Any]:
-        record = run_ingest(store, requests, person_key=person_key(settings, uri),
-                            quarantine_dir=settings.quarantine_path(), today=today,
-                            progress=_progress(fmt))
+        with _progress(fmt) as progress:
+            record = run_ingest(store, requests, person_key=person_key(settings, uri),
+                                quarantine_dir=settings.quarantine_path(), today=today,
+                                progress=progress)
         if fmt is Format.table:
             render_run(record, console)
         return run_as_json(record)

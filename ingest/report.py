@@ -24,8 +24,11 @@ def run_as_json(record: RunRecord) -> dict[str, Any]:
 def render_run(record: RunRecord, console: Console) -> None:
     table = Table(title=f"导入批次 #{record.run_id}  {record.started_at} → {record.finished_at}"
                         f"  [{record.status}]")
-    for _, zh in COLUMNS:
-        table.add_column(zh, justify="right" if zh != "类型" else "left")
+    for name, zh in COLUMNS:
+        if name == "kind":   # the row label: never truncated, even on an 80-column terminal
+            table.add_column(zh, no_wrap=True, min_width=14)
+        else:
+            table.add_column(zh, justify="right")
     table.add_column("编码")
     totals = {name: 0 for name, _ in COLUMNS[1:]}
     for f in record.files:

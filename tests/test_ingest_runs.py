@@ -137,3 +137,21 @@ def test_cli_json_report_and_one_line_errors(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "文件不存在" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_open_reader_sees_a_finished_run_without_restart(tmp_path: Path) -> None:
+    """The API server keeps its store open; a run committed by another process shows."""
+    from graph.embedded import EmbeddedStore
+
+    db = tmp_path / "shared.sqlite"
+    reader = EmbeddedStore(db)
+    view = reader.view()
+    assert view.counts().get("Region") is None
+    version = view.version()
+    env = {**os.environ, "FUGAI_STORE": str(db), "FUGAI_DATA_DIR": str(tmp_path / "data")}
+    regions = Path(__file__).parent / "fixtures" / "district" / "regions.csv"
+    subprocess.run([sys.executable, "-m", "api.cli", "ingest", str(regions)], env=env,
+                   check=True, capture_output=True)
+    assert view.version() != version
+    assert view.counts()["Region"] == {"total": 3, "active": 3}
+    reader.close()

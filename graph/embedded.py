@@ -184,30 +184,25 @@ class EmbeddedWriter(StoreWriter):
 
     def relink_pending(self) -> None:
         for rel in m.RELATIONSHIPS.values():
-            for alt in rel.targets[1:] if len(rel.targets) > 1 else ():
-                for wrong in rel.targets:
-                    if wrong == alt:
-                        continue
-                    self.conn.execute(
-                        "UPDATE OR IGNORE edges SET dst_label = ? WHERE type = ? AND src_label = ?"
-                        " AND dst_label = ?"
-                        " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.label = edges.dst_label"
-                        "                 AND n.key = edges.dst_key)"
-                        " AND EXISTS (SELECT 1 FROM nodes n WHERE n.label = ?"
-                        "             AND n.key = edges.dst_key)",
-                        (alt, rel.type, rel.source, wrong, alt))
+            if len(rel.targets) < 2:
+                continue
+            for alt in rel.targets:
+                self.conn.execute(
+                    "UPDATE OR IGNORE edges SET dst_label = ? WHERE type = ? AND src_label = ?"
+                    " AND dst_label != ?"
+                    " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.label = edges.dst_label"
+                    "                 AND n.key = edges.dst_key)"
+                    " AND EXISTS (SELECT 1 FROM nodes n WHERE n.label = ?"
+                    "             AND n.key = edges.dst_key)",
+                    (alt, rel.type, rel.source, alt, alt))
 
-    def pending_references(self, types: Iterable[str], *, this_run: bool) -> list[PendingReference]:
+    def pending_references(self, types: Iterable[str]) -> list[PendingReference]:
         out: list[PendingReference] = []
         for t in types:
-            sql = ("SELECT type, src_label, src_key, dst_label, dst_key FROM edges e"
-                   " WHERE type = ? AND NOT EXISTS (SELECT 1 FROM nodes n"
-                   " WHERE n.label = e.dst_label AND n.key = e.dst_key)")
-            args: tuple[Any, ...] = (t,)
-            if this_run:
-                sql += " AND run = ?"
-                args = (t, self.run_id)
-            out.extend(PendingReference(*row) for row in self.conn.execute(sql, args))
+            out.extend(PendingReference(*row) for row in self.conn.execute(
+                "SELECT type, src_label, src_key, dst_label, dst_key, run FROM edges e"
+                " WHERE type = ? AND NOT EXISTS (SELECT 1 FROM nodes n"
+                " WHERE n.label = e.dst_label AND n.key = e.dst_key)", (t,)))
         return out
 
     def finish(self, record: RunRecord) -> None:
@@ -231,10 +226,6 @@ class EmbeddedView(StoreView):
         (dv,) = self.conn.execute("PRAGMA data_version").fetchone()
         row = self.conn.execute("SELECT v FROM meta WHERE k = 'last_run'").fetchone()
         return f"{row[0] if row else 0}:{dv}"
-
-    def last_run_id(self) -> int:
-        row = self.conn.execute("SELECT v FROM meta WHERE k = 'last_run'").fetchone()
-        return int(row[0]) if row else 0
 
     def nodes(self, label: str) -> Iterator[Node]:
         cur = self.conn.execute(

@@ -24,14 +24,6 @@ class UsageError(FugaiError):
     title = "请求有误"
 
 
-class NotFound(FugaiError):
-    """The object does not exist, or lies outside the user's region scope."""
-
-    http_status = 404
-    exit_code = 3
-    title = "未找到"
-
-
 class StoreUnavailable(FugaiError):
     """The store cannot be opened or reached."""
 

@@ -88,6 +88,8 @@ class PendingReference:
     src_key: str
     dst_label: str
     dst_key: str
+    #: the run that last wrote the reference
+    run: int
 
 
 @dataclass
@@ -177,7 +179,7 @@ class StoreWriter(abc.ABC):
         """Point references that name another allowed target label at it, once it exists."""
 
     @abc.abstractmethod
-    def pending_references(self, types: Iterable[str], *, this_run: bool) -> list[PendingReference]:
+    def pending_references(self, types: Iterable[str]) -> list[PendingReference]:
         """References whose target no register holds (yet)."""
 
     @abc.abstractmethod

@@ -102,21 +102,24 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
     try:
         with store.writer(started, today.isoformat()) as writer:
             reports = []
-            pending_before = len(writer.pending_references(_reported_types(), this_run=False))
+            pending_before = len(writer.pending_references(_reported_types()))
             for step, prep in enumerate(prepared):
                 if progress:
                     progress(f"{prep.kind.name}: {prep.request.path.name}", step, len(prepared))
                 reports.append(_ingest_file(writer, prep, person_key, today, staging))
             writer.relink_pending()
-            pending_now = writer.pending_references(_reported_types(), this_run=False)
+            pending_now = writer.pending_references(_reported_types())
+            pending_new = sum(1 for p in pending_now if p.run == writer.run_id)
             for report in reports:
                 report.unknown_references = sum(
-                    1 for p in pending_now if _kind_of_src(p.type, p.src_label) == report.kind)
+                    1 for p in pending_now if _REF_KIND.get((p.type, p.src_label)) == report.kind)
             record = RunRecord(
                 run_id=writer.run_id, started_at=started,
                 finished_at=datetime.now().isoformat(timespec="seconds"), status="complete",
                 files=reports, pending_references=len(pending_now),
-                resolved_references=_resolved(pending_before, writer))
+                # approximate: a pending reference re-declared by an updated row counts as
+                # this run's, so it is neither "resolved" nor "still pending from before"
+                resolved_references=max(0, pending_before - (len(pending_now) - pending_new)))
             # run ids restart with a new store file, so the stamp keeps folders apart
             stamp = started.replace(":", "").replace("-", "")
             run_dir = quarantine_dir / f"run-{writer.run_id}-{stamp}"
@@ -136,17 +139,6 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _resolved(pending_before: int, writer: StoreWriter) -> int:
-    """References pending before this run that this run's records now satisfy.
-
-    Approximate by design: a reference re-declared by an updated row counts as this
-    run's, so it is neither "resolved" nor "still pending from before".
-    """
-    before_still = len(writer.pending_references(_reported_types(), this_run=False))
-    new_pending = len(writer.pending_references(_reported_types(), this_run=True))
-    return max(0, pending_before - (before_still - new_pending))
-
-
 def _ensure(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -157,12 +149,12 @@ def _reported_types() -> list[str]:
                    if ref.report_unknown})
 
 
-def _kind_of_src(rel: str, src_label: str) -> str | None:
-    for kind in KINDS.values():
-        if kind.label == src_label and any(r.rel == rel and r.report_unknown
-                                           for r in kind.references):
-            return kind.name
-    return None
+#: (relationship, source label) -> the kind whose rows declare it, for reported refs
+_REF_KIND: dict[tuple[str, str], str] = {
+    (ref.rel, kind.label): kind.name
+    for kind in KINDS.values() if kind.label
+    for ref in kind.references if ref.report_unknown
+}
 
 
 def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today: date,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -27,7 +27,6 @@ from ingest.contract import Kind
 from ingest.headers import HeaderMatch
 from ingest.readers import Table
 
-SENSITIVE_TYPES = frozenset({"id_number", "phone"})
 
 
 @dataclass(slots=True)
@@ -155,8 +154,6 @@ def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: by
     _legacy_only(kind, values, errors, frame, match)
     extras_pos = list(match.extras.items())
     headers = table.headers
-    sensitive_pos = {pos for pos, name in match.columns.items()
-                     if kind.field(name).type in SENSITIVE_TYPES}
     rows: list[CleanRow] = []
     rejected: list[RejectedRow] = []
     records = frame.itertuples(index=False, name=None)
@@ -164,8 +161,7 @@ def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: by
         line = table.lines[i]
         if errors[i] is not None:
             code, zh, en = errors[i]  # type: ignore[misc]
-            original = {headers[p]: (_mask_cell(match, p, c) if p in sensitive_pos else c)
-                        for p, c in enumerate(cells)}
+            original = _original(headers, match, cells)
             key = row_key(kind, values[i])
             rejected.append(RejectedRow(line, original, code, zh, en, key))
             continue
@@ -178,11 +174,18 @@ def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: by
     return result
 
 
-def _mask_cell(match: HeaderMatch, pos: int, cell: str) -> str:
-    if not cell:
-        return cell
-    ftype = match.kind.field(match.columns[pos]).type
-    return mask_raw_id(cell) if ftype == "id_number" else (v.mask_phone(cell) or "")
+def _original(headers: list[str], match: HeaderMatch, cells: Sequence[str]) -> dict[str, str]:
+    """The row as it came, for the quarantine file, with person data masked."""
+    out: dict[str, str] = {}
+    for pos, cell in enumerate(cells):
+        name = match.columns.get(pos)
+        ftype = match.kind.field(name).type if name else ""
+        if cell and ftype == "id_number":
+            cell = mask_raw_id(cell)
+        elif cell and ftype == "phone":
+            cell = v.mask_phone(cell) or ""
+        out[headers[pos]] = cell
+    return out
 
 
 def row_key(kind: Kind, values: dict[str, Any]) -> str | None:
@@ -235,10 +238,7 @@ def _resolve_duplicates(kind: Kind, result: CleanResult, table: Table, match: He
             for r in group:
                 idx = line_to_cells[r.line]
                 cells = table.frame.iloc[idx].tolist()
-                original = {table.headers[p]: (
-                    _mask_cell(match, p, c) if p in match.columns
-                    and match.kind.field(match.columns[p]).type in SENSITIVE_TYPES else c)
-                    for p, c in enumerate(cells)}
+                original = _original(table.headers, match, cells)
                 result.rejected.append(RejectedRow(
                     r.line, original, "conflicting_duplicate",
                     f"同一文件中 {key} 出现多次且内容不同",

@@ -13,7 +13,7 @@ from graph import model as m
 from graph.errors import UsageError
 from graph.store import Store
 from ingest.headers import load_mapping
-from tests.conftest import DISTRICT, PERSON_KEY, csv_rows, district_files, ingest, rewrite_csv
+from tests.conftest import DISTRICT, csv_rows, district_files, ingest, rewrite_csv
 
 
 def _by_kind(record) -> dict:  # type: ignore[no-untyped-def]
@@ -183,12 +183,6 @@ def test_person_data_never_stored_in_clear(store: Store, tmp_path: Path) -> None
         assert value not in dump
 
 
-def test_id_hash_is_keyed(tmp_path: Path) -> None:
-    from ingest.validate import hash_id_number
-    assert hash_id_number("44520219710202101X", PERSON_KEY) != \
-        hash_id_number("44520219710202101X", b"another key")
-
-
 def test_unknown_kind_and_missing_file_are_usage_errors(store: Store, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="文件不存在"):
         ingest(store, [tmp_path / "nope.csv"], qdir=tmp_path / "q")
@@ -210,3 +204,16 @@ def test_quarantine_file_has_reason_and_masks_person_data(store: Store, tmp_path
     assert "445202197101011234" not in text and "13912345678" not in text
     rows = list(csv.DictReader(text.splitlines()))
     assert rows[0]["原因代码"] == "bad_id_number" and rows[0]["行号"] == "2"
+
+
+def test_conflicting_duplicates_are_quarantined_masked(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "members.csv"
+    path.write_text("党员编号,姓名,身份证号,联系电话\n"
+                    "M91,甲,445202197102021016,13912345678\n"
+                    "M91,乙,445202197102021016,13912345678\n", encoding="utf-8")
+    record = ingest(store, [path], qdir=tmp_path / "q")
+    f = record.files[0]
+    assert f.reasons == {"conflicting_duplicate": 2} and f.created == 0
+    text = Path(f.quarantine_file or "").read_text(encoding="utf-8-sig")
+    assert "445202197102021016" not in text and "13912345678" not in text
+    assert "4452**********1016" in text and "139****5678" in text

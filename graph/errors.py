@@ -38,3 +38,12 @@ class StoreBusy(FugaiError):
     http_status = 409
     exit_code = 5
     title = "另一批导入正在进行"
+
+
+class NotFound(FugaiError):
+    """No such object, or one outside the caller's region scope (the same answer, so a
+    scoped user cannot learn that another district's organisation exists)."""
+
+    http_status = 404
+    exit_code = 3
+    title = "未找到"

@@ -1,0 +1,151 @@
+"""Coverage figures over a scope: status counts, the three rates, breakdowns, the
+1+7+N tree with rollups, and the cross-appointment and charter rates.
+
+Pure functions over :class:`~graph.facts.Facts`; results are plain dicts ready for
+JSON, tables and Excel, each carrying the settings in force.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from graph import model as m
+from graph import rules as r
+from graph.errors import UsageError
+from graph.facts import Facts
+from graph.findings import finding_counts
+from graph.scope import Scope, committee_name, org_mask, scoped_orgs
+
+JSON = dict[str, Any]
+
+
+def status_counts(orgs: pd.DataFrame) -> dict[str, int]:
+    counts = orgs["status"].value_counts()
+    return {s: int(counts.get(s, 0)) for s in r.STATUSES}
+
+
+def rates_json(counts: dict[str, int]) -> JSON:
+    return {k: v.as_json() for k, v in r.coverage_rates(counts).items()}
+
+
+def _reported(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> JSON:
+    return {"settings": settings.describe(), "settings_zh": settings.describe_zh(),
+            "scope": scope_json(scope), "scope_zh": scope.describe_zh(facts),
+            "data": facts.run_info()}
+
+
+def scope_json(scope: Scope) -> JSON:
+    return {k: v for k, v in scope.__dict__.items() if v not in (None, "")}
+
+
+def cross_appointment(orgs: pd.DataFrame) -> r.Rate:
+    """双向进入、交叉任职: covered enterprises with ≥ 1 member in management."""
+    covered = orgs[(orgs["org_kind"] == m.ENTERPRISE) & orgs["status"].isin(r.ORG_COVERED)]
+    return r.Rate(int((covered["managers"] > 0).sum()), len(covered))
+
+
+def charter(orgs: pd.DataFrame) -> r.Rate:
+    """党建入章: social organisations whose charter carries Party building."""
+    social = orgs[orgs["org_kind"] == m.SOCIAL_ORG]
+    return r.Rate(int((social["party_in_charter"] == True).sum()), len(social))
+
+
+def excluded_counts(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> dict[str, int]:
+    """Organisations in the scope's filters but outside the denominator, by reason."""
+    o = facts.orgs[org_mask(facts, scope)]
+    counts = {k: int(v) for k, v in o["excluded"].value_counts().items()}
+    if not settings.include_individual:
+        counts[r.INDIVIDUAL] = int((o["excluded"].isna() & o["individual"]).sum())
+    return {k: counts.get(k, 0) for k in r.EXCLUSION_ZH}
+
+
+def summary(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) -> JSON:
+    """The whole picture of one scope: statuses, rates, exclusions, findings, extra rates."""
+    orgs = scoped_orgs(facts, scope, settings)
+    counts = status_counts(orgs)
+    by_kind = {kind: status_counts(orgs[orgs["org_kind"] == kind])
+               for kind in (m.ENTERPRISE, m.SOCIAL_ORG)}
+    return {
+        **_reported(facts, scope, settings),
+        "in_scope": len(orgs),
+        "statuses": counts,
+        "rates": rates_json(counts),
+        "by_kind": {k: {"in_scope": sum(c.values()), "statuses": c, "rates": rates_json(c)}
+                    for k, c in by_kind.items()},
+        "excluded": excluded_counts(facts, scope, settings),
+        "findings": finding_counts(facts, scope=scope, settings=settings),
+        "cross_appointment": cross_appointment(orgs).as_json(),
+        "charter": charter(orgs).as_json(),
+    }
+
+
+def breakdown(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
+              by: str = "county") -> JSON:
+    """Status counts and rates per county, street or committee within a scope."""
+    if by not in ("county", "street", "committee", "org_kind", "size_band"):
+        raise UsageError(f"不支持的分组: {by}")
+    orgs = scoped_orgs(facts, scope, settings)
+    table = pd.crosstab(orgs[by].astype(str), orgs["status"]) if len(orgs) else pd.DataFrame()
+    rows = []
+    for key in sorted(table.index):
+        counts = {s: int(table.at[key, s]) if s in table.columns else 0 for s in r.STATUSES}
+        name = (facts.regions.get(key, key) if by in ("county", "street") else
+                committee_name(facts, key) if by == "committee" else key)
+        rows.append({"code": key, "name": name, "in_scope": sum(counts.values()),
+                     "statuses": counts, "rates": rates_json(counts)})
+    return {**_reported(facts, scope, settings), "by": by, "rows": rows}
+
+
+def committee_tree(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) -> JSON:
+    """The 1+7+N tree: each committee's own units and the rollup of its subtree."""
+    orgs = scoped_orgs(facts, scope, settings)
+    own: dict[str, dict[str, int]] = {}
+    if len(orgs):
+        table = pd.crosstab(orgs["committee"].astype(str), orgs["status"])
+        for code in table.index:
+            own[code] = {s: int(table.at[code, s]) if s in table.columns else 0
+                         for s in r.STATUSES}
+    should = orgs[orgs["full_members"] >= settings.full_member_threshold]
+    should = should[should["status"] != r.STANDALONE]
+    should_own = {str(k): int(v) for k, v in should["committee"].astype(str).value_counts().items()}
+    po_counts = {str(k): int(v) for k, v in
+                 facts.party_orgs[facts.party_orgs["active"]]["committee"].value_counts().items()}
+
+    def node(code: str, seen: frozenset[str]) -> JSON:
+        row = facts.committees.loc[code]
+        children = [node(c, seen | {code}) for c in facts.committee_children.get(code, ())
+                    if c not in seen]
+        mine = own.get(code, {s: 0 for s in r.STATUSES})
+        total = {s: mine[s] + sum(ch["total"]["statuses"][s] for ch in children)
+                 for s in r.STATUSES}
+        se = should_own.get(code, 0) + sum(ch["total"]["should_establish"] for ch in children)
+        pos = po_counts.get(code, 0) + sum(ch["total"]["party_orgs"] for ch in children)
+        return {
+            "code": code, "name": row["name"], "kind": row["kind"],
+            "own": {"in_scope": sum(mine.values()), "statuses": mine},
+            "total": {"in_scope": sum(total.values()), "statuses": total,
+                      "rates": rates_json(total), "should_establish": se, "party_orgs": pos},
+            "children": children,
+        }
+
+    roots = [node(c, frozenset()) for c in facts.root_committees]
+    unassigned = len(orgs) - sum(sum(c.values()) for code, c in own.items()
+                                 if code in facts.committees.index)
+    return {**_reported(facts, scope, settings), "roots": roots,
+            "in_scope": len(orgs), "unassigned": unassigned}
+
+
+def flatten_tree(tree: JSON) -> list[JSON]:
+    """The tree as rows (depth-first) for tables and Excel."""
+    out: list[JSON] = []
+
+    def walk(n: JSON, depth: int) -> None:
+        out.append({"depth": depth, **{k: v for k, v in n.items() if k != "children"}})
+        for c in n["children"]:
+            walk(c, depth + 1)
+
+    for root in tree["roots"]:
+        walk(root, 0)
+    return out

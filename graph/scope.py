@@ -1,0 +1,159 @@
+"""Scopes: which organisations a question is about.
+
+A :class:`Scope` is a region prefix (county, street or community) intersected with
+optional filters: committee subtree, organisation kind, industry code prefix, size
+band, above-scale flag, alliance. Every query function takes one as a required
+keyword, so a caller cannot forget the region a user is limited to; the API builds it
+from the logged-in user (``Scope.within``), the CLI from its options.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from graph import model as m
+from graph import rules as r
+from graph.errors import NotFound, UsageError
+from graph.facts import Facts
+
+_REGION = re.compile(r"^\d{0,12}$")
+
+
+@dataclass(frozen=True)
+class Scope:
+    region: str = ""
+    committee: str | None = None
+    org_kind: str | None = None
+    industry: str | None = None
+    size_band: str | None = None
+    above_scale: bool | None = None
+    alliance: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _REGION.match(self.region):
+            raise UsageError(f"区划代码应为数字前缀 (如 445202): {self.region!r}")
+        if self.org_kind not in (None, m.ENTERPRISE, m.SOCIAL_ORG):
+            raise UsageError(f"组织类型应为 enterprise 或 social_org: {self.org_kind!r}")
+        if self.size_band not in (None, *r.SIZE_BANDS):
+            raise UsageError(f"规模档应为 {', '.join(r.SIZE_BANDS)} 之一: {self.size_band!r}")
+
+    @property
+    def org_only(self) -> bool:
+        """Filters that only organisations have (Party organisations and members are
+        left out of finding lists under them)."""
+        return any(v is not None for v in (self.org_kind, self.industry, self.size_band,
+                                            self.above_scale, self.alliance))
+
+    def within(self, prefix: str) -> Scope:
+        """This scope limited to a user's region prefix; a request outside it is empty
+        rather than an error, so nothing tells the user what lies outside."""
+        if not prefix or self.region.startswith(prefix):
+            return self
+        if prefix.startswith(self.region):
+            return replace(self, region=prefix)
+        return replace(self, region=prefix + "X")  # matches no code: empty scope
+
+    def describe_zh(self, facts: Facts) -> str:
+        parts = []
+        if self.region:
+            parts.append(f"区划 {facts.regions.get(self.region, self.region)}({self.region})")
+        if self.committee:
+            parts.append(f"党委 {committee_name(facts, self.committee)}")
+        if self.org_kind:
+            parts.append("企业" if self.org_kind == m.ENTERPRISE else "社会组织")
+        if self.industry:
+            parts.append(f"行业 {self.industry}*")
+        if self.size_band:
+            parts.append(r.SIZE_BAND_ZH[self.size_band])
+        if self.above_scale is not None:
+            parts.append("规上" if self.above_scale else "非规上")
+        if self.alliance:
+            parts.append(f"联盟 {self.alliance}")
+        return "、".join(parts) or "全域"
+
+
+def committee_name(facts: Facts, code: str) -> str:
+    if code in facts.committees.index:
+        return str(facts.committees.at[code, "name"])
+    return code
+
+
+def _region_mask(frame: pd.DataFrame, prefix: str) -> np.ndarray:
+    if not prefix:
+        return np.ones(len(frame), dtype=bool)
+    if "county" in frame and len(prefix) == 6:
+        return np.array(frame["county"] == prefix, dtype=bool)
+    if "street" in frame and len(prefix) == 9:
+        return np.array(frame["street"] == prefix, dtype=bool)
+    return np.array(frame["region_code"].str.startswith(prefix, na=False), dtype=bool)
+
+
+def check_refs(facts: Facts, scope: Scope) -> None:
+    """A committee or alliance named in a scope must exist (else 404)."""
+    if scope.committee and scope.committee not in facts.committees.index:
+        raise NotFound(f"没有编码为 {scope.committee} 的党委(工委)")
+    if scope.alliance and scope.alliance not in facts.alliances.index:
+        raise NotFound(f"没有编码为 {scope.alliance} 的产业链党建联盟")
+
+
+def org_mask(facts: Facts, scope: Scope) -> np.ndarray:
+    """Organisations matching the scope's filters (before the in-scope rule)."""
+    check_refs(facts, scope)
+    o = facts.orgs
+    mask = _region_mask(o, scope.region)
+    if scope.committee:
+        mask &= o["committee"].isin(list(facts.committee_subtree(scope.committee))).to_numpy()
+    if scope.org_kind:
+        mask &= (o["org_kind"] == scope.org_kind).to_numpy()
+    if scope.industry:
+        mask &= o["industry_code"].str.startswith(scope.industry, na=False).to_numpy(dtype=bool)
+    if scope.size_band:
+        mask &= (o["size_band"] == scope.size_band).to_numpy()
+    if scope.above_scale is not None:
+        mask &= (o["above_scale"] == scope.above_scale).to_numpy()
+    if scope.alliance:
+        mask &= o["uscc"].isin(facts.alliance_members.get(scope.alliance, [])).to_numpy()
+    return mask
+
+
+def in_scope_mask(facts: Facts, settings: r.CoverageSettings) -> np.ndarray:
+    o = facts.orgs
+    mask = np.array(o["excluded"].isna(), dtype=bool)
+    if not settings.include_individual:
+        mask &= ~o["individual"].to_numpy(dtype=bool)
+    return mask
+
+
+def scoped_orgs(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> pd.DataFrame:
+    """The in-scope organisations of a scope: the denominator of its rates."""
+    return facts.orgs[org_mask(facts, scope) & in_scope_mask(facts, settings)]
+
+
+def scoped_party_orgs(facts: Facts, scope: Scope) -> pd.DataFrame:
+    check_refs(facts, scope)
+    p = facts.party_orgs
+    if scope.org_only:
+        return p.iloc[0:0]
+    mask = _region_mask(p, scope.region)
+    if scope.committee:
+        mask &= p["committee"].isin(list(facts.committee_subtree(scope.committee))).to_numpy()
+    return p[mask]
+
+
+def scoped_members(facts: Facts, scope: Scope) -> pd.DataFrame:
+    check_refs(facts, scope)
+    mem = facts.members
+    if scope.org_only:
+        return mem.iloc[0:0]
+    mask = _region_mask(mem, scope.region)
+    if scope.committee:
+        mask &= mem["committee"].isin(list(facts.committee_subtree(scope.committee))).to_numpy()
+    return mem[mask]
+
+
+def region_visible(code: str | None, prefix: str) -> bool:
+    return not prefix or (code or "").startswith(prefix)

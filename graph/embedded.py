@@ -30,6 +30,7 @@ from graph.store import (
     PendingReference,
     RowState,
     RunRecord,
+    SnapshotRow,
     Store,
     StoreView,
     StoreWriter,
@@ -56,6 +57,9 @@ CREATE TABLE IF NOT EXISTS history (
     label TEXT NOT NULL, key TEXT NOT NULL, run_id INTEGER NOT NULL,
     change TEXT NOT NULL, before TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS history_node ON history (label, key);
+CREATE TABLE IF NOT EXISTS snapshots (
+    run_id INTEGER NOT NULL, scope_kind TEXT NOT NULL, code TEXT NOT NULL,
+    figures TEXT NOT NULL, PRIMARY KEY (scope_kind, code, run_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
     status TEXT NOT NULL, record TEXT NOT NULL);
@@ -205,6 +209,15 @@ class EmbeddedWriter(StoreWriter):
                 " WHERE n.label = e.dst_label AND n.key = e.dst_key)", (t,)))
         return out
 
+    def view(self) -> StoreView:
+        return EmbeddedView(self.conn)
+
+    def write_snapshot(self, rows: Sequence[SnapshotRow]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO snapshots (run_id, scope_kind, code, figures)"
+            " VALUES (?, ?, ?, ?)",
+            ((row.run_id, row.scope_kind, row.code, _dumps(row.figures)) for row in rows))
+
     def finish(self, record: RunRecord) -> None:
         self.conn.execute(
             "UPDATE runs SET finished_at = ?, status = ?, record = ? WHERE run_id = ?",
@@ -261,6 +274,12 @@ class EmbeddedView(StoreView):
             "SELECT record FROM runs WHERE status != 'running' ORDER BY run_id DESC LIMIT ?",
             (limit,))
         return [_record(orjson.loads(rec)) for (rec,) in cur]
+
+    def snapshots(self, scope_kind: str, code: str) -> list[SnapshotRow]:
+        cur = self.conn.execute(
+            "SELECT run_id, figures FROM snapshots WHERE scope_kind = ? AND code = ?"
+            " ORDER BY run_id", (scope_kind, code))
+        return [SnapshotRow(run, scope_kind, code, orjson.loads(f)) for run, f in cur]
 
     def counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}

@@ -11,6 +11,7 @@ import platformdirs
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.errors import UsageError
+from graph.rules import CoverageSettings
 
 
 class Settings(BaseSettings):
@@ -25,6 +26,15 @@ class Settings(BaseSettings):
     person_key: str = ""
     #: where quarantine files go; default: <data_dir>/quarantine
     quarantine_dir: Path | None = None
+
+    #: coverage policy (docs/coverage-rules.md): individual businesses in the denominator
+    include_individual: bool = False
+    #: full members from which a unit should set up its own Party organisation
+    full_member_threshold: int = 3
+
+    def coverage(self) -> CoverageSettings:
+        return CoverageSettings(include_individual=self.include_individual,
+                                full_member_threshold=self.full_member_threshold)
 
     def store_uri(self) -> str:
         return self.store or str(self.data_dir / "fugai.sqlite")

@@ -127,6 +127,16 @@ class RunRecord:
     resolved_references: int = 0
 
 
+@dataclass(frozen=True)
+class SnapshotRow:
+    """One run's coverage figures for one scope (the trend's data points)."""
+
+    run_id: int
+    scope_kind: str
+    code: str
+    figures: JSON
+
+
 class StoreWriter(abc.ABC):
     """All writes of one ingest run. Nothing is visible to readers until commit."""
 
@@ -183,6 +193,14 @@ class StoreWriter(abc.ABC):
         """References whose target no register holds (yet)."""
 
     @abc.abstractmethod
+    def view(self) -> StoreView:
+        """A read view of this run's own, not yet committed, state."""
+
+    @abc.abstractmethod
+    def write_snapshot(self, rows: Sequence[SnapshotRow]) -> None:
+        """Store this run's coverage figures for the trend."""
+
+    @abc.abstractmethod
     def finish(self, record: RunRecord) -> None:
         """Store the run record; the run commits when the context exits cleanly."""
 
@@ -209,6 +227,10 @@ class StoreView(abc.ABC):
 
     @abc.abstractmethod
     def runs(self, limit: int = 50) -> list[RunRecord]: ...
+
+    @abc.abstractmethod
+    def snapshots(self, scope_kind: str, code: str) -> list[SnapshotRow]:
+        """The stored figures of one scope, oldest run first."""
 
     @abc.abstractmethod
     def counts(self) -> dict[str, dict[str, int]]:

@@ -28,7 +28,9 @@ from typing import Literal
 
 from graph import model as m
 from graph.errors import UsageError
+from graph.rules import CoverageSettings
 from graph.store import EdgeRow, FileReport, RunRecord, Store, StoreWriter
+from graph.trend import record_snapshot
 from ingest.contract import KINDS, Kind
 from ingest.headers import EMPTY_MAPPING, HeaderMatch, UserMapping, detect_kind, match_headers
 from ingest.readers import ReadError, Table, read_table
@@ -93,8 +95,13 @@ def prepare(request: IngestRequest) -> _Prepared:
 
 def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes,
                quarantine_dir: Path, today: date | None = None,
-               progress: Progress | None = None) -> RunRecord:
-    """Run one ingest over ``requests``; returns the committed run record."""
+               progress: Progress | None = None,
+               coverage: CoverageSettings | None = None) -> RunRecord:
+    """Run one ingest over ``requests``; returns the committed run record.
+
+    Before commit the run stores its coverage snapshot (the trend's data point) under
+    ``coverage`` settings, so figures and data commit together.
+    """
     today = today or date.today()
     prepared = sorted((prepare(r) for r in requests), key=lambda p: p.kind.order)
     started = datetime.now().isoformat(timespec="seconds")
@@ -129,6 +136,7 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
             if any(staging.iterdir()):
                 # moved before commit: a run whose record names a file always has it
                 staging.rename(run_dir)
+            record_snapshot(writer, coverage or CoverageSettings())
             writer.finish(record)
         if progress:
             progress("done", len(prepared), len(prepared))

@@ -28,7 +28,6 @@ from ingest.headers import HeaderMatch
 from ingest.readers import Table
 
 
-
 @dataclass(slots=True)
 class CleanRow:
     line: int

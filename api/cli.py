@@ -4,65 +4,41 @@ and schedulers. Domain errors become one line on stderr and their exit code."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_common import (
+    Format,
+    FormatOpt,
+    StoreOpt,
+    app,
+    console,
+    err_console,
+    print_json,
+    store_uri,
+    with_store,
+)
 from graph import redact
 from graph.errors import FugaiError, UsageError
 from graph.settings import get_settings, person_key
 from graph.store import Store
-from graph.stores import open_store
 from ingest.headers import EMPTY_MAPPING, load_mapping
 from ingest.pipeline import IngestRequest, run_ingest
 from ingest.report import render_run, run_as_json
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="fugai — 两新组织党组织覆盖 (coverage tracker)")
-console = Console()
-err_console = Console(stderr=True)
-
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
 
 
 class Mode(str, Enum):
     full = "full"
     delta = "delta"
-
-
-StoreOpt = Annotated[str | None, typer.Option("--store", help="数据库文件路径或 neo4j:// 地址 (FUGAI_STORE)")]
-FormatOpt = Annotated[Format, typer.Option("--format", help="table 或 json")]
-
-T = TypeVar("T")
-
-
-def _store_uri(store: str | None) -> str:
-    return store or get_settings().store_uri()
-
-
-def _with_store(uri: str, fn: Callable[[Store], T]) -> T:
-    store = open_store(uri)
-    try:
-        return fn(store)
-    finally:
-        store.close()
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 @contextmanager
@@ -89,11 +65,11 @@ def ingest_files(uri: str, requests: list[IngestRequest], fmt: Format,
         with _progress(fmt) as progress:
             record = run_ingest(store, requests, person_key=person_key(settings, uri),
                                 quarantine_dir=settings.quarantine_path(), today=today,
-                                progress=progress)
+                                progress=progress, coverage=settings.coverage())
         if fmt is Format.table:
             render_run(record, console)
         return run_as_json(record)
-    return _with_store(uri, go)
+    return with_store(uri, go)
 
 
 @app.command()
@@ -113,18 +89,18 @@ def ingest(
     user_mapping = load_mapping(mapping) if mapping else EMPTY_MAPPING
     requests = [IngestRequest(p, kind, mode.value, source, sheet, encoding, user_mapping,
                               last_row_wins) for p in paths]
-    result = ingest_files(_store_uri(store), requests, format)
+    result = ingest_files(store_uri(store), requests, format)
     if format is Format.json:
-        _print_json(result)
+        print_json(result)
 
 
 @app.command()
 def runs(store: StoreOpt = None, format: FormatOpt = Format.table,
          limit: Annotated[int, typer.Option(help="最多显示几批")] = 20) -> None:
     """导入批次历史."""
-    records = _with_store(_store_uri(store), lambda s: s.view().runs(limit))
+    records = with_store(store_uri(store), lambda s: s.view().runs(limit))
     if format is Format.json:
-        _print_json([run_as_json(r) for r in records])
+        print_json([run_as_json(r) for r in records])
         return
     table = Table(title="导入批次")
     for col in ("批次", "开始", "结束", "状态", "文件", "读取", "新增", "更新", "未变", "注销/失效", "隔离"):
@@ -140,16 +116,16 @@ def runs(store: StoreOpt = None, format: FormatOpt = Format.table,
 @app.command()
 def status(store: StoreOpt = None, format: FormatOpt = Format.table) -> None:
     """数据库概况: 各类节点与关系数量, 最近一批导入."""
-    uri = _store_uri(store)
+    uri = store_uri(store)
 
     def go(s: Store) -> dict[str, Any]:
         view = s.view()
         last = view.runs(1)
         return {"store": s.uri, "counts": view.counts(),
                 "last_run": run_as_json(last[0]) if last else None}
-    data = _with_store(uri, go)
+    data = with_store(uri, go)
     if format is Format.json:
-        _print_json(data)
+        print_json(data)
         return
     console.print(f"数据库: {data['store']}")
     table = Table(title="节点")
@@ -191,11 +167,14 @@ def demo(
     if format is Format.table:
         console.print(f"演示数据已生成: {manifest.directory}")
     requests = [IngestRequest(path, kind, "full") for kind, path in manifest.files.items()]
-    result = ingest_files(_store_uri(store), requests, format)
+    result = ingest_files(store_uri(store), requests, format)
     if format is Format.json:
-        _print_json({"demo": str(manifest.directory), "run": result})
+        print_json({"demo": str(manifest.directory), "run": result})
     else:
         status(store=store, format=format)
+
+
+import api.cli_coverage  # noqa: F401  (registers the coverage commands on ``app``)
 
 
 def main() -> None:

@@ -59,6 +59,9 @@ class Facts:
     committee_children: dict[str, list[str]]
     committee_rule: dict[str, str]
     supply: nx.DiGraph
+    #: association -> member units and unit -> its associations (行业协会商会 会员)
+    association_members: dict[str, list[str]] = field(default_factory=dict)
+    associations_of_org: dict[str, list[str]] = field(default_factory=dict)
     instructors: dict[str, dict[str, Any]] = field(default_factory=dict)
     root_committees: list[str] = field(default_factory=list)
 
@@ -212,8 +215,8 @@ def build_facts(view: StoreView) -> Facts:
         if src in alliance_nodes and dst in org_rows:
             leaders[src] = dst
     for src, dst, _ in _edges(view, m.ALLIANCE_MEMBER):
-        if dst in alliance_nodes and src in org_rows:
-            alliance_members[dst].append(src)
+        if src in alliance_nodes and dst in org_rows:
+            alliance_members[src].append(dst)
     for code, leader in leaders.items():
         if leader not in alliance_members[code]:
             alliance_members[code].insert(0, leader)
@@ -371,12 +374,22 @@ def build_facts(view: StoreView) -> Facts:
     } for code, n in sorted(alliance_nodes.items())], columns=_ALLIANCE_COLUMNS)
     alliances = alliances.set_index("code", drop=False)
 
+    # the supply graph over active units; nodes carry their region so scoped
+    # traversals never step outside a user's region
     supply: nx.DiGraph = nx.DiGraph()
     for e in view.edges(m.SUPPLIES):
         if e.active and e.src_key in org_rows and e.dst_key in org_rows \
                 and org_rows[e.src_key]["active"] and org_rows[e.dst_key]["active"]:
             supply.add_edge(e.src_key, e.dst_key, chain=_str(e.props.get("chain")),
                             relation=_str(e.props.get("relation")))
+    for u in supply.nodes:
+        supply.nodes[u]["region"] = org_rows[u]["region_code"] or ""
+    association_members: dict[str, list[str]] = defaultdict(list)
+    associations_of_org: dict[str, list[str]] = defaultdict(list)
+    for src, dst, _ in _edges(view, m.ASSOCIATION_MEMBER):
+        if src in org_rows and dst in org_rows:
+            association_members[src].append(dst)
+            associations_of_org[dst].append(src)
 
     return Facts(
         version=version, last_run=runs[0] if runs else None, has_previous_run=len(runs) > 1,
@@ -390,6 +403,8 @@ def build_facts(view: StoreView) -> Facts:
         alliances_of_org={k: sorted(v) for k, v in alliances_of_org.items()},
         committee_children=dict(committee_children), committee_rule=committee_rule,
         supply=supply,
+        association_members={k: sorted(v) for k, v in association_members.items()},
+        associations_of_org={k: sorted(v) for k, v in associations_of_org.items()},
         instructors={k: {"name": n.props.get("name"), "sent_by": n.props.get("sent_by"),
                          "active": n.active} for k, n in instructor_nodes.items()},
         root_committees=roots,

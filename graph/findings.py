@@ -78,28 +78,8 @@ def finding_frames(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
     out: dict[str, pd.DataFrame] = {}
     org_kinds = [k for k in wanted if r.FINDING_SUBJECT[k] == m.ORGANIZATION]
     if org_kinds:
-        o = scoped_orgs(facts, scope, settings)
-        status = o["status"]
-        masks = {
-            "should_establish": (o["full_members"] >= settings.full_member_threshold)
-            & (status != r.STANDALONE),
-            "members_without_org": (o["members"] >= 1) & status.isin((r.UNCOVERED, r.WORK_ONLY)),
-            "uncovered": status == r.UNCOVERED,
-        }
-        if "new_since_last_run" in org_kinds:
-            run = facts.last_run
-            masks["new_since_last_run"] = (
-                (o["first_run"] == run.run_id) & (status == r.UNCOVERED)
-                if run and facts.has_previous_run else pd.Series(False, index=o.index))
-        if "report_mismatch" in org_kinds:
-            rep = o[o["report_year"] >= 0]
-            bad = [r.report_mismatch(opt(h), opt_int(n), s in r.ORG_COVERED, mem) is not None
-                   for h, n, s, mem in zip(rep["report_has_org"], rep["report_members"],
-                                           rep["status"], rep["members"], strict=True)]
-            masks["report_mismatch"] = o.index.isin(rep.index[bad]) if len(rep) else \
-                pd.Series(False, index=o.index)
-        for k in org_kinds:
-            out[k] = o[masks[k]]
+        out.update(org_finding_frames(facts, scoped_orgs(facts, scope, settings), settings,
+                                      org_kinds))
     po_kinds = [k for k in wanted if r.FINDING_SUBJECT[k] == m.PARTY_ORG]
     if po_kinds:
         p = scoped_party_orgs(facts, scope)
@@ -123,6 +103,33 @@ def finding_frames(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
         mem = scoped_members(facts, scope)
         out["unaffiliated_member"] = mem[~mem["party_org_active"]]
     return {k: out[k] for k in wanted}
+
+
+def org_finding_frames(facts: Facts, o: pd.DataFrame, settings: r.CoverageSettings,
+                       kinds: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """The organisation findings among in-scope units ``o`` (a whole scope, or one unit
+    for an explanation: the same code decides both)."""
+    status = o["status"]
+    masks: dict[str, Any] = {}
+    for k in kinds:
+        if k == "should_establish":
+            masks[k] = (o["full_members"] >= settings.full_member_threshold) \
+                & (status != r.STANDALONE)
+        elif k == "members_without_org":
+            masks[k] = (o["members"] >= 1) & status.isin((r.UNCOVERED, r.WORK_ONLY))
+        elif k == "uncovered":
+            masks[k] = status == r.UNCOVERED
+        elif k == "new_since_last_run":
+            run = facts.last_run
+            masks[k] = ((o["first_run"] == run.run_id) & (status == r.UNCOVERED)
+                        if run and facts.has_previous_run else pd.Series(False, index=o.index))
+        elif k == "report_mismatch":
+            rep = o[o["report_year"] >= 0]
+            bad = [r.report_mismatch(opt(h), opt_int(n), s in r.ORG_COVERED, mem) is not None
+                   for h, n, s, mem in zip(rep["report_has_org"], rep["report_members"],
+                                           rep["status"], rep["members"], strict=True)]
+            masks[k] = o.index.isin(rep.index[bad])
+    return {k: o[masks[k]] for k in kinds}
 
 
 def finding_counts(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) -> dict[str, int]:

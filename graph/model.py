@@ -163,7 +163,7 @@ RELATIONSHIPS: Final[dict[str, Relationship]] = {
         Relationship(IN_REGION, ORGANIZATION, (REGION,), "所在区划"),
         Relationship(IN_PLACE, ORGANIZATION, (PLACE,), "所在园区/楼宇"),
         Relationship(SUPPLIES, ORGANIZATION, (ORGANIZATION,), "供应", ("relation", "chain")),
-        Relationship(ALLIANCE_MEMBER, ORGANIZATION, (ALLIANCE,), "联盟成员"),
+        Relationship(ALLIANCE_MEMBER, ALLIANCE, (ORGANIZATION,), "联盟成员"),
         Relationship(LED_BY, ALLIANCE, (ORGANIZATION,), "链主"),
         Relationship(GUIDED_BY, ALLIANCE, (PARTY_ORG,), "牵头党组织"),
         Relationship(ASSOCIATION_MEMBER, ORGANIZATION, (ORGANIZATION,), "协会会员"),

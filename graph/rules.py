@@ -102,11 +102,11 @@ class CoverageSettings:
 
 
 def is_state_owned(entity_type: str | None) -> bool:
-    return bool(entity_type) and any(w in entity_type for w in _STATE_WORDS)  # type: ignore[operator]
+    return isinstance(entity_type, str) and any(w in entity_type for w in _STATE_WORDS)
 
 
 def is_individual(entity_type: str | None) -> bool:
-    return bool(entity_type) and any(w in entity_type for w in _INDIVIDUAL_WORDS)  # type: ignore[operator]
+    return isinstance(entity_type, str) and any(w in entity_type for w in _INDIVIDUAL_WORDS)
 
 
 def exclusion(*, active: bool, org_kind: str, entity_type: str | None,
@@ -325,14 +325,14 @@ def report_mismatch(report_has_org: bool | None, report_members: int | None,
 
 # --- ownership classes for the statistics sheet -------------------------------------------
 
-#: 企业类型 words -> ownership columns of the 非公企业 sheet (documented, editable in
-#: docs/coverage.md). Checked in order; a type may fall in several columns.
+#: 企业类型 words -> ownership columns of the 非公企业 sheet (documented in
+#: docs/stats-sheet.md; edit here). Checked in order; a type may fall in several columns.
 OWNERSHIP_RULES: Final = (
     ("私营独资", ("个人独资", "自然人独资", "一人有限责任公司(自然人")),
     ("港澳台商独资", ("台港澳法人独资", "港澳台法人独资", "台港澳自然人独资", "港澳台独资")),
-    ("港澳台商投资", ("台港澳", "港澳台", "港、澳、台")),
-    ("外商独资", ("外国法人独资", "外国自然人独资", "外商独资")),
-    ("外商投资", ("外商", "外国", "中外合资", "中外合作")),
+    ("港澳台商投资", ("台港澳", "港澳台", "港、澳、台", "港资", "澳资", "台资")),
+    ("外商独资", ("外国法人独资", "外国自然人独资", "外商独资", "外资企业")),
+    ("外商投资", ("外商", "外国", "外资", "中外合资", "中外合作")),
 )
 
 
@@ -343,13 +343,15 @@ def ownership_columns(entity_type: str | None) -> tuple[str, ...]:
     invested; 港澳台商经济控制 / 外商经济控制 equal the 投资 columns (the registry has no
     controlling-share data, see docs/coverage.md).
     """
-    t = (entity_type or "").replace("（", "(").replace("）", ")")
+    t = (entity_type if isinstance(entity_type, str) else "").replace("（", "(").replace("）", ")")
     cols: list[str] = []
     for col, words in OWNERSHIP_RULES:
         if any(w in t for w in words):
             cols.append(col)
     hk = "港澳台商投资" in cols
     foreign = "外商投资" in cols
+    if (hk or foreign) and "私营独资" in cols:  # 台港澳/外国自然人独资 is not 私营独资
+        cols.remove("私营独资")
     if hk:
         cols.append("港澳台商经济控制")
     if foreign:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from graph import model as m
@@ -16,7 +17,7 @@ from graph import rules as r
 from graph.errors import UsageError
 from graph.facts import Facts
 from graph.findings import finding_counts
-from graph.scope import Scope, committee_name, org_mask, scoped_orgs
+from graph.scope import Scope, committee_name, org_mask, scope_mask, scoped_orgs
 
 JSON = dict[str, Any]
 
@@ -40,44 +41,54 @@ def scope_json(scope: Scope) -> JSON:
     return {k: v for k, v in scope.__dict__.items() if v not in (None, "")}
 
 
-def cross_appointment(orgs: pd.DataFrame) -> r.Rate:
+def mask_counts(facts: Facts, mask: np.ndarray) -> dict[str, int]:
+    """Status counts of the units selected by ``mask`` (one bincount, no copies)."""
+    counts = np.bincount(facts.cols["status"][mask], minlength=len(r.STATUSES))
+    return {s: int(counts[i]) for i, s in enumerate(r.STATUSES)}
+
+
+def cross_appointment(facts: Facts, mask: np.ndarray) -> r.Rate:
     """双向进入、交叉任职: covered enterprises with ≥ 1 member in management."""
-    covered = orgs[(orgs["org_kind"] == m.ENTERPRISE) & orgs["status"].isin(r.ORG_COVERED)]
-    return r.Rate(int((covered["managers"] > 0).sum()), len(covered))
+    c = facts.cols
+    covered = mask & c["enterprise"] & (c["status"] < len(r.ORG_COVERED))
+    return r.Rate(int((covered & (c["managers"] > 0)).sum()), int(covered.sum()))
 
 
-def charter(orgs: pd.DataFrame) -> r.Rate:
+def charter(facts: Facts, mask: np.ndarray) -> r.Rate:
     """党建入章: social organisations whose charter carries Party building."""
-    social = orgs[orgs["org_kind"] == m.SOCIAL_ORG]
-    return r.Rate(int((social["party_in_charter"] == True).sum()), len(social))
+    social = mask & ~facts.cols["enterprise"]
+    return r.Rate(int((social & facts.cols["charter"]).sum()), int(social.sum()))
 
 
 def excluded_counts(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> dict[str, int]:
-    """Organisations in the scope's filters but outside the denominator, by reason."""
-    o = facts.orgs[org_mask(facts, scope)]
-    counts = {k: int(v) for k, v in o["excluded"].value_counts().items()}
+    """Units within the scope's filters but outside the denominator, by reason."""
+    within = org_mask(facts, scope)
+    code = facts.cols["excluded"]
+    counts = np.bincount(code[within & (code >= 0)], minlength=len(r.EXCLUSION_ZH))
+    out = {k: int(counts[i]) for i, k in enumerate(r.EXCLUSION_ZH)}
     if not settings.include_individual:
-        counts[r.INDIVIDUAL] = int((o["excluded"].isna() & o["individual"]).sum())
-    return {k: counts.get(k, 0) for k in r.EXCLUSION_ZH}
+        out[r.INDIVIDUAL] = int((within & (code < 0) & facts.cols["individual"]).sum())
+    return out
 
 
 def summary(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) -> JSON:
     """The whole picture of one scope: statuses, rates, exclusions, findings, extra rates."""
-    orgs = scoped_orgs(facts, scope, settings)
-    counts = status_counts(orgs)
-    by_kind = {kind: status_counts(orgs[orgs["org_kind"] == kind])
-               for kind in (m.ENTERPRISE, m.SOCIAL_ORG)}
+    mask = scope_mask(facts, scope, settings)
+    counts = mask_counts(facts, mask)
+    enterprise = facts.cols["enterprise"]
+    by_kind = {m.ENTERPRISE: mask_counts(facts, mask & enterprise),
+               m.SOCIAL_ORG: mask_counts(facts, mask & ~enterprise)}
     return {
         **_reported(facts, scope, settings),
-        "in_scope": len(orgs),
+        "in_scope": int(mask.sum()),
         "statuses": counts,
         "rates": rates_json(counts),
         "by_kind": {k: {"in_scope": sum(c.values()), "statuses": c, "rates": rates_json(c)}
                     for k, c in by_kind.items()},
         "excluded": excluded_counts(facts, scope, settings),
         "findings": finding_counts(facts, scope=scope, settings=settings),
-        "cross_appointment": cross_appointment(orgs).as_json(),
-        "charter": charter(orgs).as_json(),
+        "cross_appointment": cross_appointment(facts, mask).as_json(),
+        "charter": charter(facts, mask).as_json(),
     }
 
 
@@ -100,16 +111,20 @@ def breakdown(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
 
 def committee_tree(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) -> JSON:
     """The 1+7+N tree: each committee's own units and the rollup of its subtree."""
-    orgs = scoped_orgs(facts, scope, settings)
-    own: dict[str, dict[str, int]] = {}
-    if len(orgs):
-        table = pd.crosstab(orgs["committee"].astype(str), orgs["status"])
-        for code in table.index:
-            own[code] = {s: int(table.at[code, s]) if s in table.columns else 0
-                         for s in r.STATUSES}
-    should = orgs[orgs["full_members"] >= settings.full_member_threshold]
-    should = should[should["status"] != r.STANDALONE]
-    should_own = {str(k): int(v) for k, v in should["committee"].astype(str).value_counts().items()}
+    mask = scope_mask(facts, scope, settings)
+    committee = facts.orgs["committee"].cat
+    codes = committee.codes.to_numpy()
+    n, k = len(committee.categories), len(r.STATUSES)
+    sel = mask & (codes >= 0)
+    table = np.bincount(codes[sel] * k + facts.cols["status"][sel], minlength=n * k)
+    table = table.reshape(n, k)
+    own = {str(c): {s: int(table[i, j]) for j, s in enumerate(r.STATUSES)}
+           for i, c in enumerate(committee.categories)}
+    should_mask = sel & (facts.cols["full_members"] >= settings.full_member_threshold) & (
+        facts.cols["status"] != r.STATUSES.index(r.STANDALONE))
+    should = np.bincount(codes[should_mask], minlength=n)
+    should_own = {str(c): int(should[i]) for i, c in enumerate(committee.categories)}
+    in_scope = int(mask.sum())
     po_counts = {str(k): int(v) for k, v in
                  facts.party_orgs[facts.party_orgs["active"]]["committee"].value_counts().items()}
 
@@ -131,10 +146,10 @@ def committee_tree(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) 
         }
 
     roots = [node(c, frozenset()) for c in facts.root_committees]
-    unassigned = len(orgs) - sum(sum(c.values()) for code, c in own.items()
-                                 if code in facts.committees.index)
+    unassigned = in_scope - sum(sum(c.values()) for code, c in own.items()
+                                if code in facts.committees.index)
     return {**_reported(facts, scope, settings), "roots": roots,
-            "in_scope": len(orgs), "unassigned": unassigned}
+            "in_scope": in_scope, "unassigned": unassigned}
 
 
 def flatten_tree(tree: JSON) -> list[JSON]:

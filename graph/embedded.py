@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pandas as pd
 
 from graph import model as m
 from graph.errors import StoreBusy, StoreUnavailable
@@ -70,6 +71,11 @@ BATCH = 5000
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _json_path(prop: str) -> str:
+    """SQLite JSON path of a (possibly dotted, possibly non-ASCII) property name."""
+    return "$" + "".join(f'."{part}"' for part in prop.split("."))
 
 
 def _connect(path: Path, *, timeout: float) -> sqlite3.Connection:
@@ -262,6 +268,21 @@ class EmbeddedView(StoreView):
                if type else self.conn.execute(sql + " ORDER BY type, src_key, dst_key"))
         for t, sl, sk, dl, dk, props, active in cur:
             yield Edge(t, sl, sk, dl, dk, orjson.loads(props), bool(active))
+
+    def node_table(self, label: str, props: Sequence[str]) -> pd.DataFrame:
+        cols = "".join(", json_extract(props, ?)" for _ in props)
+        cur = self.conn.execute(
+            f"SELECT key, active, first_run{cols} FROM nodes WHERE label = ?",
+            (*(_json_path(p) for p in props), label))
+        return pd.DataFrame(cur.fetchall(), columns=["key", "active", "first_run", *props])
+
+    def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
+        cols = "".join(", json_extract(props, ?)" for _ in props)
+        cur = self.conn.execute(
+            f"SELECT src_label, src_key, dst_label, dst_key{cols} FROM edges"
+            " WHERE type = ? AND active = 1", (*(_json_path(p) for p in props), type))
+        return pd.DataFrame(cur.fetchall(), columns=["src_label", "src", "dst_label", "dst",
+                                                      *props])
 
     def history(self, label: str, key: str) -> list[JSON]:
         cur = self.conn.execute(

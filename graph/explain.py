@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from graph import model as m
 from graph import rules as r
 from graph.errors import NotFound
@@ -22,7 +24,7 @@ from graph.findings import (
     node_name,
     opt,
     opt_int,
-    org_finding_frames,
+    org_finding_masks,
 )
 from graph.scope import Scope, in_scope_mask, region_visible
 from graph.store import StoreView
@@ -70,11 +72,11 @@ def explain_org(facts: Facts, view: StoreView, uscc: str, *, scope: Scope,
     status = row["status"]
     findings = []
     if scoped:
-        frames = org_finding_frames(facts, facts.orgs.iloc[[pos]], settings,
-                                    [k for k in r.FINDINGS
-                                     if r.FINDING_SUBJECT[k] == m.ORGANIZATION])
+        one = {k: v[pos:pos + 1] for k, v in facts.cols.items()}
+        masks = org_finding_masks(facts, one, np.ones(1, dtype=bool), settings,
+                                  [k for k in r.FINDINGS if r.FINDING_SUBJECT[k] == m.ORGANIZATION])
         findings = [make_finding(facts, kind, row, settings).as_json()
-                    for kind, frame in frames.items() if len(frame)]
+                    for kind, hit in masks.items() if hit[0]]
     committee = row["committee"]
     mids = facts.members_of_org.get(uscc, [])
     mem = facts.members.loc[mids] if mids else facts.members.iloc[0:0]
@@ -98,8 +100,8 @@ def explain_org(facts: Facts, view: StoreView, uscc: str, *, scope: Scope,
             for c in facts.covers.get(uscc, [])],
         "responsible_committee": {
             "code": committee, "name": node_name(facts, m.COMMITTEE, committee) if committee
-            else None, "rule": facts.committee_rule.get(uscc),
-            "rule_zh": RULE_ZH.get(facts.committee_rule.get(uscc, ""))},
+            else None, "rule": row["committee_rule"],
+            "rule_zh": RULE_ZH.get(row["committee_rule"] or "")},
         "members": {"total": int(row["members"]), "full": int(row["full_members"]),
                     "probationary": int(row["members"] - row["full_members"]),
                     "in_management": int(row["managers"]),

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from graph import model as m
 from graph import rules as r
 from graph.errors import UsageError
 from graph.facts import Facts
-from graph.scope import Scope, scoped_members, scoped_orgs, scoped_party_orgs
+from graph.scope import Scope, member_mask, party_org_mask, scope_mask
 
 JSON = dict[str, Any]
 PROOF_LIMIT = 10
@@ -54,10 +55,14 @@ class Finding:
     proof: tuple[ProofEdge, ...]
 
     def as_json(self) -> JSON:
-        data = asdict(self)
+        data = {f: getattr(self, f) for f in _FINDING_FIELDS}
         data["finding_zh"] = r.FINDING_ZH[self.finding]
-        data["proof"] = [asdict(p) for p in self.proof]
+        data["proof"] = [{f: getattr(p, f) for f in _PROOF_FIELDS} for p in self.proof]
         return data
+
+
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding) if f.name != "proof")
+_PROOF_FIELDS = tuple(f.name for f in fields(ProofEdge))
 
 
 def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
@@ -71,69 +76,84 @@ def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(k for k in r.FINDINGS if k in wanted)
 
 
-def finding_frames(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
-                   kinds: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
-    """Per finding, the subjects having it, in priority order."""
+def subject_frame(facts: Facts, kind: str) -> pd.DataFrame:
+    """The frame a finding's positions index into."""
+    subject = r.FINDING_SUBJECT[kind]
+    return (facts.orgs if subject == m.ORGANIZATION else
+            facts.party_orgs if subject == m.PARTY_ORG else facts.members)
+
+
+def org_finding_masks(facts: Facts, cols: dict[str, np.ndarray], base: np.ndarray,
+                      settings: r.CoverageSettings, kinds: Iterable[str]
+                      ) -> dict[str, np.ndarray]:
+    """The organisation findings among units ``base`` selects, over the columns ``cols``
+    (the whole area, or one unit's slice for an explanation: one code decides both)."""
+    st = cols["status"]
+    code = r.STATUSES.index
+    out: dict[str, np.ndarray] = {}
+    for k in kinds:
+        if k == "should_establish":
+            out[k] = base & (cols["full_members"] >= settings.full_member_threshold) \
+                & (st != code(r.STANDALONE))
+        elif k == "members_without_org":
+            out[k] = base & (cols["members"] >= 1) & (st >= code(r.WORK_ONLY))
+        elif k == "uncovered":
+            out[k] = base & (st == code(r.UNCOVERED))
+        elif k == "new_since_last_run":
+            run = facts.last_run
+            out[k] = base & (cols["first_run"] == run.run_id) & (st == code(r.UNCOVERED)) \
+                if run and facts.has_previous_run else np.zeros_like(base)
+        elif k == "report_mismatch":
+            out[k] = base & cols["report_mismatch"]
+    return out
+
+
+def finding_positions(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
+                      kinds: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Per finding, the positions of its subjects in their frame, in priority order
+    (the frames are kept in that order, so no sort happens here)."""
     wanted = check_kinds(kinds)
-    out: dict[str, pd.DataFrame] = {}
+    out: dict[str, np.ndarray] = {}
     org_kinds = [k for k in wanted if r.FINDING_SUBJECT[k] == m.ORGANIZATION]
     if org_kinds:
-        out.update(org_finding_frames(facts, scoped_orgs(facts, scope, settings), settings,
-                                      org_kinds))
+        masks = org_finding_masks(facts, facts.cols, scope_mask(facts, scope, settings),
+                                  settings, org_kinds)
+        out.update({k: np.flatnonzero(v) for k, v in masks.items()})
     po_kinds = [k for k in wanted if r.FINDING_SUBJECT[k] == m.PARTY_ORG]
     if po_kinds:
-        p = scoped_party_orgs(facts, scope)
-        p = p[p["active"]]
-        level = p["level"]
-        members = p["members"]
+        p = facts.party_orgs
+        base = party_org_mask(facts, scope) & p["active"].to_numpy(dtype=bool)
+        level, members = p["level"], p["members"]
         level_bad = ((level == r.BRANCH) & (members > settings.branch_max_members)) | (
             (level == r.GENERAL_BRANCH) & (members > settings.general_branch_max_members))
         if settings.check_committee_flag:
             level_bad |= (level == r.BRANCH) & (p["has_committee"] == False) & (
                 p["full_members"] >= settings.committee_flag_full_members)
-        masks_po = {
+        po_masks = {
             "orphan_party_org": p["orphan"],
             "joint_too_wide": (p["formation"] == m.JOINT_FORMATION)
             & (p["covers_active"] > settings.joint_max_units),
             "level_mismatch": level_bad,
         }
         for k in po_kinds:
-            out[k] = p[masks_po[k].astype(bool)]
+            out[k] = np.flatnonzero(base & np.array(po_masks[k], dtype=bool))
     if "unaffiliated_member" in wanted:
-        mem = scoped_members(facts, scope)
-        out["unaffiliated_member"] = mem[~mem["party_org_active"]]
+        mem = facts.members
+        out["unaffiliated_member"] = np.flatnonzero(
+            member_mask(facts, scope) & ~mem["party_org_active"].to_numpy(dtype=bool))
     return {k: out[k] for k in wanted}
 
 
-def org_finding_frames(facts: Facts, o: pd.DataFrame, settings: r.CoverageSettings,
-                       kinds: Iterable[str]) -> dict[str, pd.DataFrame]:
-    """The organisation findings among in-scope units ``o`` (a whole scope, or one unit
-    for an explanation: the same code decides both)."""
-    status = o["status"]
-    masks: dict[str, Any] = {}
-    for k in kinds:
-        if k == "should_establish":
-            masks[k] = (o["full_members"] >= settings.full_member_threshold) \
-                & (status != r.STANDALONE)
-        elif k == "members_without_org":
-            masks[k] = (o["members"] >= 1) & status.isin((r.UNCOVERED, r.WORK_ONLY))
-        elif k == "uncovered":
-            masks[k] = status == r.UNCOVERED
-        elif k == "new_since_last_run":
-            run = facts.last_run
-            masks[k] = ((o["first_run"] == run.run_id) & (status == r.UNCOVERED)
-                        if run and facts.has_previous_run else pd.Series(False, index=o.index))
-        elif k == "report_mismatch":
-            rep = o[o["report_year"] >= 0]
-            bad = [r.report_mismatch(opt(h), opt_int(n), s in r.ORG_COVERED, mem) is not None
-                   for h, n, s, mem in zip(rep["report_has_org"], rep["report_members"],
-                                           rep["status"], rep["members"], strict=True)]
-            masks[k] = o.index.isin(rep.index[bad])
-    return {k: o[masks[k]] for k in kinds}
+def finding_frames(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
+                   kinds: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Per finding, the subjects having it as rows, in priority order."""
+    return {k: subject_frame(facts, k).iloc[pos] for k, pos in
+            finding_positions(facts, scope=scope, settings=settings, kinds=kinds).items()}
 
 
 def finding_counts(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) -> dict[str, int]:
-    return {k: len(v) for k, v in finding_frames(facts, scope=scope, settings=settings).items()}
+    return {k: len(v) for k, v in
+            finding_positions(facts, scope=scope, settings=settings).items()}
 
 
 def findings_page(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
@@ -141,17 +161,17 @@ def findings_page(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
     """One page of the finding list (all wanted kinds, in priority order)."""
     if page < 1 or not 1 <= size <= 1000:
         raise UsageError("页码从 1 开始，每页 1–1000 条")
-    frames = finding_frames(facts, scope=scope, settings=settings, kinds=kinds)
-    counts = {k: len(v) for k, v in frames.items()}
+    positions = finding_positions(facts, scope=scope, settings=settings, kinds=kinds)
+    counts = {k: len(v) for k, v in positions.items()}
     offset, need = (page - 1) * size, size
     items: list[Finding] = []
-    for kind, frame in frames.items():
+    for kind, pos in positions.items():
         if need == 0:
             break
-        if offset >= len(frame):
-            offset -= len(frame)
+        if offset >= len(pos):
+            offset -= len(pos)
             continue
-        part = frame.iloc[offset:offset + need]
+        part = subject_frame(facts, kind).iloc[pos[offset:offset + need]]
         items.extend(make_finding(facts, kind, clean(row), settings)
                      for row in part.to_dict("records"))
         need -= len(part)
@@ -210,14 +230,12 @@ def cover_proof(facts: Facts, uscc: str) -> list[ProofEdge]:
 
 
 def employment_proof(facts: Facts, uscc: str, full_only: bool = False) -> list[ProofEdge]:
-    out = []
-    for mid in facts.members_of_org.get(uscc, ()):
-        if full_only and facts.members.at[mid, "member_type"] != r.FULL_MEMBER:
-            continue
-        out.append(edge(facts, m.EMPLOYED_BY, m.MEMBER, mid, m.ORGANIZATION, uscc))
-        if len(out) >= PROOF_LIMIT:
-            break
-    return out
+    mids = facts.members_of_org.get(uscc, [])
+    if full_only:
+        mids = [mid for mid in mids if mid in facts.full_member_ids]
+    name = node_name(facts, m.ORGANIZATION, uscc)
+    return [ProofEdge(m.EMPLOYED_BY, m.MEMBER, mid, mid, m.ORGANIZATION, uscc, name)
+            for mid in mids[:PROOF_LIMIT]]
 
 
 def instructor_proof(facts: Facts, uscc: str) -> list[ProofEdge]:

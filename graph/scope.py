@@ -121,38 +121,43 @@ def org_mask(facts: Facts, scope: Scope) -> np.ndarray:
 
 
 def in_scope_mask(facts: Facts, settings: r.CoverageSettings) -> np.ndarray:
-    o = facts.orgs
-    mask = np.array(o["excluded"].isna(), dtype=bool)
+    """Units in every denominator under these settings (active, not state-owned, not a
+    verified shell, individual businesses only when the setting says so)."""
+    mask = facts.cols["excluded"] < 0
     if not settings.include_individual:
-        mask &= ~o["individual"].to_numpy(dtype=bool)
+        mask &= ~facts.cols["individual"]
     return mask
 
 
+def scope_mask(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> np.ndarray:
+    """The denominator of a scope's rates, as a mask over ``facts.orgs``."""
+    return org_mask(facts, scope) & in_scope_mask(facts, settings)
+
+
 def scoped_orgs(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> pd.DataFrame:
-    """The in-scope organisations of a scope: the denominator of its rates."""
-    return facts.orgs[org_mask(facts, scope) & in_scope_mask(facts, settings)]
+    """The in-scope organisations of a scope, as rows (for listings and sheets)."""
+    return facts.orgs[scope_mask(facts, scope, settings)]
 
 
-def scoped_party_orgs(facts: Facts, scope: Scope) -> pd.DataFrame:
+def _subject_mask(facts: Facts, frame: pd.DataFrame, scope: Scope) -> np.ndarray:
+    """Party organisations or members in a scope: by their region and committee; none
+    under organisation-only filters (kind, industry, size, alliance)."""
     check_refs(facts, scope)
-    p = facts.party_orgs
     if scope.org_only:
-        return p.iloc[0:0]
-    mask = _region_mask(p, scope.region)
+        return np.zeros(len(frame), dtype=bool)
+    mask = _region_mask(frame, scope.region)
     if scope.committee:
-        mask &= p["committee"].isin(list(facts.committee_subtree(scope.committee))).to_numpy()
-    return p[mask]
+        mask &= np.array(frame["committee"].isin(list(facts.committee_subtree(scope.committee))),
+                         dtype=bool)
+    return mask
 
 
-def scoped_members(facts: Facts, scope: Scope) -> pd.DataFrame:
-    check_refs(facts, scope)
-    mem = facts.members
-    if scope.org_only:
-        return mem.iloc[0:0]
-    mask = _region_mask(mem, scope.region)
-    if scope.committee:
-        mask &= mem["committee"].isin(list(facts.committee_subtree(scope.committee))).to_numpy()
-    return mem[mask]
+def party_org_mask(facts: Facts, scope: Scope) -> np.ndarray:
+    return _subject_mask(facts, facts.party_orgs, scope)
+
+
+def member_mask(facts: Facts, scope: Scope) -> np.ndarray:
+    return _subject_mask(facts, facts.members, scope)
 
 
 def region_visible(code: str | None, prefix: str) -> bool:

@@ -19,6 +19,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 JSON = dict[str, Any]
 
 
@@ -220,6 +222,16 @@ class StoreView(abc.ABC):
 
     @abc.abstractmethod
     def edges(self, type: str | None = None) -> Iterator[Edge]: ...
+
+    @abc.abstractmethod
+    def node_table(self, label: str, props: Sequence[str]) -> pd.DataFrame:
+        """All nodes of ``label`` as columns: key, active, first_run, then ``props``
+        (a dotted name reads a nested value, e.g. ``raw.机构类别``). The tabular read the
+        coverage facts are built from; missing values are None/NaN."""
+
+    @abc.abstractmethod
+    def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
+        """Active edges of ``type`` as columns: src_label, src, dst_label, dst, ``props``."""
 
     @abc.abstractmethod
     def history(self, label: str, key: str) -> list[JSON]:

@@ -226,10 +226,10 @@ def test_responsible_committees(facts: Facts) -> None:
         E01: "C00", E02: "C00", S02: "C00", E06: "C01", E23: "C01", E07: "C02", E12: "C02",
         S01: "C03", E04: "C04", E05: "C04", E13: "C05", E19: "C05", E20: "C05", E21: "C05",
         E24: "C05"}
-    assert facts.committee_rule[E05] == "party_org"
-    assert facts.committee_rule[E23] == "industry"
-    assert facts.committee_rule[E20] == "place"
-    assert facts.committee_rule[S02] == "work_committee"
+    assert facts.orgs.at[E05, "committee_rule"] == "party_org"
+    assert facts.orgs.at[E23, "committee_rule"] == "industry"
+    assert facts.orgs.at[E20, "committee_rule"] == "place"
+    assert facts.orgs.at[S02, "committee_rule"] == "work_committee"
 
 
 def test_tree_rolls_up_to_the_whole(facts: Facts) -> None:

@@ -131,7 +131,8 @@ def in_scope_mask(facts: Facts, settings: r.CoverageSettings) -> np.ndarray:
 
 def scope_mask(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> np.ndarray:
     """The denominator of a scope's rates, as a mask over ``facts.orgs``."""
-    return org_mask(facts, scope) & in_scope_mask(facts, settings)
+    mask: np.ndarray = org_mask(facts, scope) & in_scope_mask(facts, settings)
+    return mask
 
 
 def scoped_orgs(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> pd.DataFrame:

@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/coverage.py $(BENCH_COVERAGE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check graph ingest api viz tests bench

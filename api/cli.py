@@ -171,7 +171,11 @@ def demo(
     if format is Format.json:
         print_json({"demo": str(manifest.directory), "run": result})
     else:
+        from api.cli_coverage import summary_cmd
+
         status(store=store, format=format)
+        summary_cmd(by="county", store=store)
+        console.print("更多: fugai gaps / org / tree / alliances / trend / stats-sheet (--help)")
 
 
 import api.cli_coverage  # noqa: F401  (registers the coverage commands on ``app``)

@@ -313,6 +313,8 @@ def _list_out(format: Out, output: Path | None, cols: Sequence[tuple[str, str]],
     if format in (Out.csv, Out.xlsx):
         _emit_rows(format, output, cols, rows, title[:31])
         return
+    if "settings_zh" in data:
+        _header(data)
     _table(title, cols, rows)
 
 

@@ -19,7 +19,7 @@ from graph.coverage import rates_json, status_counts
 from graph.errors import NotFound, UsageError
 from graph.facts import Facts
 from graph.findings import node_name, opt
-from graph.scope import Scope, in_scope_mask, scoped_orgs
+from graph.scope import Scope, in_scope_mask, report_header, scoped_orgs
 
 JSON = dict[str, Any]
 
@@ -51,7 +51,7 @@ def alliance_list(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) -
             "members": len(members), "statuses": counts, "rates": rates_json(counts),
             "lacking": counts[r.WORK_ONLY] + counts[r.UNCOVERED],
         })
-    return {"settings": settings.describe(), "data": facts.run_info(), "rows": rows}
+    return {**report_header(facts, scope, settings), "rows": rows}
 
 
 def alliance_detail(facts: Facts, code: str, *, scope: Scope,
@@ -65,7 +65,7 @@ def alliance_detail(facts: Facts, code: str, *, scope: Scope,
     counts = status_counts(members)
     lacking = members[members["status"].isin((r.WORK_ONLY, r.UNCOVERED))]
     return {
-        "settings": settings.describe(), "data": facts.run_info(),
+        **report_header(facts, scope, settings),
         "alliance": {**a, "leader_name": node_name(facts, m.ORGANIZATION, a["leader"])
                      if a["leader"] else None,
                      "lead_party_org_name": node_name(facts, m.PARTY_ORG, a["lead_party_org"])
@@ -122,7 +122,7 @@ def alliance_candidates(facts: Facts, code: str, *, scope: Scope,
         rows.append(_unit(facts, u) | {"hops": int(d), "links_into_alliance": links})
     rows.sort(key=lambda x: (-x["links_into_alliance"], x["hops"], -(x["employees"] or -1),
                              x["uscc"]))
-    return {"settings": settings.describe(), "data": facts.run_info(), "alliance": code,
+    return {**report_header(facts, scope, settings), "alliance": code,
             "chain": chain, "hops": hops, "candidates": rows}
 
 
@@ -152,5 +152,5 @@ def suggested_alliances(facts: Facts, *, scope: Scope, settings: r.CoverageSetti
             "members": sorted(comp), "statuses": counts, "rates": rates_json(counts),
         })
     groups.sort(key=lambda g: (-g["size"], g["proposed_leader"]["uscc"]))
-    return {"settings": settings.describe(), "data": facts.run_info(), "min_size": min_size,
+    return {**report_header(facts, scope, settings), "min_size": min_size,
             "suggestions": groups}

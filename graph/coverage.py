@@ -17,7 +17,7 @@ from graph import rules as r
 from graph.errors import UsageError
 from graph.facts import Facts
 from graph.findings import finding_counts
-from graph.scope import Scope, committee_name, org_mask, scope_mask, scoped_orgs
+from graph.scope import Scope, committee_name, org_mask, report_header, scope_mask
 
 JSON = dict[str, Any]
 
@@ -29,16 +29,6 @@ def status_counts(orgs: pd.DataFrame) -> dict[str, int]:
 
 def rates_json(counts: dict[str, int]) -> JSON:
     return {k: v.as_json() for k, v in r.coverage_rates(counts).items()}
-
-
-def _reported(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> JSON:
-    return {"settings": settings.describe(), "settings_zh": settings.describe_zh(),
-            "scope": scope_json(scope), "scope_zh": scope.describe_zh(facts),
-            "data": facts.run_info()}
-
-
-def scope_json(scope: Scope) -> JSON:
-    return {k: v for k, v in scope.__dict__.items() if v not in (None, "")}
 
 
 def mask_counts(facts: Facts, mask: np.ndarray) -> dict[str, int]:
@@ -79,7 +69,7 @@ def summary(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) -> JSON
     by_kind = {m.ENTERPRISE: mask_counts(facts, mask & enterprise),
                m.SOCIAL_ORG: mask_counts(facts, mask & ~enterprise)}
     return {
-        **_reported(facts, scope, settings),
+        **report_header(facts, scope, settings),
         "in_scope": int(mask.sum()),
         "statuses": counts,
         "rates": rates_json(counts),
@@ -97,16 +87,24 @@ def breakdown(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
     """Status counts and rates per county, street or committee within a scope."""
     if by not in ("county", "street", "committee", "org_kind", "size_band"):
         raise UsageError(f"不支持的分组: {by}")
-    orgs = scoped_orgs(facts, scope, settings)
-    table = pd.crosstab(orgs[by].astype(str), orgs["status"]) if len(orgs) else pd.DataFrame()
+    mask = scope_mask(facts, scope, settings)
+    groups = facts.orgs[by].astype("category").cat
+    codes = groups.codes.to_numpy()
+    sel = mask & (codes >= 0)
+    k = len(r.STATUSES)
+    table = np.bincount(codes[sel] * k + facts.cols["status"][sel],
+                        minlength=len(groups.categories) * k).reshape(-1, k)
     rows = []
-    for key in sorted(table.index):
-        counts = {s: int(table.at[key, s]) if s in table.columns else 0 for s in r.STATUSES}
+    for i in np.argsort(np.asarray(groups.categories, dtype=str), kind="stable"):
+        key = str(groups.categories[i])
+        counts = {s: int(table[i, j]) for j, s in enumerate(r.STATUSES)}
+        if not sum(counts.values()):
+            continue
         name = (facts.regions.get(key, key) if by in ("county", "street") else
                 committee_name(facts, key) if by == "committee" else key)
         rows.append({"code": key, "name": name, "in_scope": sum(counts.values()),
                      "statuses": counts, "rates": rates_json(counts)})
-    return {**_reported(facts, scope, settings), "by": by, "rows": rows}
+    return {**report_header(facts, scope, settings), "by": by, "rows": rows}
 
 
 def committee_tree(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) -> JSON:
@@ -148,7 +146,7 @@ def committee_tree(facts: Facts, *, scope: Scope, settings: r.CoverageSettings) 
     roots = [node(c, frozenset()) for c in facts.root_committees]
     unassigned = in_scope - sum(sum(c.values()) for code, c in own.items()
                                 if code in facts.committees.index)
-    return {**_reported(facts, scope, settings), "roots": roots,
+    return {**report_header(facts, scope, settings), "roots": roots,
             "in_scope": in_scope, "unassigned": unassigned}
 
 

@@ -26,7 +26,7 @@ from graph.findings import (
     opt_int,
     org_finding_masks,
 )
-from graph.scope import Scope, in_scope_mask, region_visible
+from graph.scope import Scope, in_scope_mask, region_visible, report_header
 from graph.store import StoreView
 
 JSON = dict[str, Any]
@@ -82,8 +82,7 @@ def explain_org(facts: Facts, view: StoreView, uscc: str, *, scope: Scope,
     mem = facts.members.loc[mids] if mids else facts.members.iloc[0:0]
     supply = facts.supply
     return {
-        "settings": settings.describe(), "settings_zh": settings.describe_zh(),
-        "data": facts.run_info(),
+        **report_header(facts, scope, settings),
         "organization": {"uscc": uscc, **(node.props if node else {}),
                          "active": bool(row["active"])},
         "in_scope": scoped,

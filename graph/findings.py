@@ -21,7 +21,7 @@ from graph import model as m
 from graph import rules as r
 from graph.errors import UsageError
 from graph.facts import Facts
-from graph.scope import Scope, member_mask, party_org_mask, scope_mask
+from graph.scope import Scope, member_mask, party_org_mask, report_header, scope_mask
 
 JSON = dict[str, Any]
 PROOF_LIMIT = 10
@@ -176,9 +176,7 @@ def findings_page(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
                      for row in part.to_dict("records"))
         need -= len(part)
         offset = 0
-    return {"settings": settings.describe(), "settings_zh": settings.describe_zh(),
-            "scope_zh": scope.describe_zh(facts), "data": facts.run_info(),
-            "total": sum(counts.values()), "counts": counts, "page": page, "size": size,
+    return {**report_header(facts, scope, settings), "total": sum(counts.values()), "counts": counts, "page": page, "size": size,
             "items": [f.as_json() for f in items]}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,13 @@ class Scope:
         if self.alliance:
             parts.append(f"联盟 {self.alliance}")
         return "、".join(parts) or "全域"
+
+
+def report_header(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> dict[str, Any]:
+    """What every report carries: the settings in force, the scope, the data's run."""
+    return {"settings": settings.describe(), "settings_zh": settings.describe_zh(),
+            "scope": {k: v for k, v in scope.__dict__.items() if v not in (None, "")},
+            "scope_zh": scope.describe_zh(facts), "data": facts.run_info()}
 
 
 def committee_name(facts: Facts, code: str) -> str:

@@ -5,7 +5,7 @@ city there first), builds the facts snapshot once (the "cold" figure: what a ser
 pays after each nightly run), then times each query of the targets five times and
 reports the median and the worst. Prints a table; writes bench/out/coverage.json.
 
-Usage: python bench/coverage.py [--sizes province]
+Usage: python bench/coverage.py [--sizes province] [--store FILE]
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ OUT = ROOT / "bench" / "out"
 TARGETS = {"summary": 2.0, "gaps_page": 0.2, "org": 0.05, "candidates": 0.5}
 
 
-def _store(size: str) -> Path:
+def _store(size: str, given: str | None = None) -> Path:
+    if given:
+        return Path(given)
     path = OUT / f"store-{size}" / "fugai.sqlite"
     if not path.exists():
         from bench.run import bench_ingest
@@ -45,7 +47,7 @@ def _time(fn: Callable[[], Any], repeat: int = 5) -> tuple[float, float]:
     return statistics.median(runs), max(runs)
 
 
-def bench_coverage(size: str) -> dict[str, Any]:
+def bench_coverage(size: str, store_path: str | None = None) -> dict[str, Any]:
     from graph import rules as r
     from graph.alliances import alliance_candidates
     from graph.coverage import summary
@@ -55,7 +57,7 @@ def bench_coverage(size: str) -> dict[str, Any]:
     from graph.findings import findings_page
     from graph.scope import Scope
 
-    store = EmbeddedStore(_store(size))
+    store = EmbeddedStore(_store(size, store_path))
     settings = r.CoverageSettings()
     start = time.perf_counter()
     facts = build_facts(store.view())
@@ -90,9 +92,11 @@ def bench_coverage(size: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default=os.environ.get("BENCH_COVERAGE_SIZES", "province"))
-    sizes = parser.parse_args().sizes.split(",")
+    parser.add_argument("--store", help="an existing store to measure (one size only)")
+    args = parser.parse_args()
+    sizes = args.sizes.split(",")
     OUT.mkdir(parents=True, exist_ok=True)
-    results = {size: bench_coverage(size) for size in sizes}
+    results = {size: bench_coverage(size, args.store) for size in sizes}
     print("\nCoverage queries (embedded store, warm facts, median of 5 / worst)")
     print("| size     | orgs      | facts build s | peak MB | summary s   | district gaps p1 s "
           "| org explain s | candidates k=2 s |")

@@ -87,6 +87,7 @@ def _connect(path: Path, *, timeout: float) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("PRAGMA cache_size=-200000")
+        conn.execute("PRAGMA temp_store=MEMORY")
     except (sqlite3.Error, OSError) as exc:
         raise StoreUnavailable(f"无法打开数据库 {path}: {exc}") from exc
     return conn
@@ -97,11 +98,55 @@ def _batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
         yield rows[i:i + size]
 
 
+#: secondary edge indexes a bulk load drops and rebuilds once (inside the run's
+#: transaction, so a killed run still leaves them as they were)
+_EDGE_INDEXES = {
+    "edges_owner": "CREATE INDEX IF NOT EXISTS edges_owner ON edges (owner_label, owner_key)",
+    "edges_dst": "CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_label, dst_key)",
+}
+#: an edge write this big (and at least as big as the table) loads without the indexes
+BULK_EDGES = 100_000
+#: the writer's page cache (KiB): a province run touches about a gigabyte of pages
+WRITER_CACHE_KIB = 1_000_000
+
+
+def _node_order(r: NodeRow) -> tuple[str, str]:
+    return r.label, r.key
+
+
+def _edge_order(e: EdgeRow) -> tuple[str, str, str, str, str]:
+    return e.type, e.src_label, e.src_key, e.dst_label, e.dst_key
+
+
 class EmbeddedWriter(StoreWriter):
+    """Writes of one run. Rows are written in primary-key order (B-tree appends instead
+    of random page splits), and a bulk edge load runs without the secondary edge
+    indexes, which are rebuilt in one sort before anything reads through them."""
+
     def __init__(self, conn: sqlite3.Connection, run_id: int, run_date: str) -> None:
         self.conn = conn
         self.run_id = run_id
         self.run_date = run_date
+        self._dropped: list[str] = []
+        self._edge_count: int | None = None
+        conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+
+    def _maybe_defer_indexes(self, incoming: int) -> None:
+        if self._dropped or incoming < BULK_EDGES:
+            return
+        if self._edge_count is None:
+            (self._edge_count,) = self.conn.execute(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM edges LIMIT ?)", (incoming + 1,)).fetchone()
+        if incoming >= (self._edge_count or 0):
+            for name in _EDGE_INDEXES:
+                self.conn.execute(f"DROP INDEX IF EXISTS {name}")
+            self._dropped = list(_EDGE_INDEXES)
+
+    def restore_indexes(self) -> None:
+        """Rebuild indexes a bulk load dropped (before any read that may use them)."""
+        for name in self._dropped:
+            self.conn.execute(_EDGE_INDEXES[name])
+        self._dropped = []
 
     def row_states(self, label: str) -> dict[str, RowState]:
         cur = self.conn.execute(
@@ -136,6 +181,7 @@ class EmbeddedWriter(StoreWriter):
         return out
 
     def write_nodes(self, rows: Sequence[NodeRow], *, history: bool) -> None:
+        rows = sorted(rows, key=_node_order)
         if history:
             self.conn.executemany(
                 "INSERT INTO history (label, key, run_id, change, before)"
@@ -151,6 +197,7 @@ class EmbeddedWriter(StoreWriter):
               self.run_id, self.run_id) for r in rows))
 
     def ensure_nodes(self, rows: Sequence[NodeRow]) -> None:
+        rows = sorted(rows, key=_node_order)
         self.conn.executemany(
             "INSERT OR IGNORE INTO nodes (label, key, props, row_hash, source, active,"
             " absent_since, first_run, changed_run) VALUES (?, ?, ?, NULL, ?, 1, NULL, ?, ?)",
@@ -159,6 +206,7 @@ class EmbeddedWriter(StoreWriter):
 
     def replace_owned_edges(self, owner_label: str, owner_keys: Sequence[str],
                             edges: Sequence[EdgeRow]) -> None:
+        self.restore_indexes()
         self.conn.executemany(
             "DELETE FROM edges WHERE owner_label = ? AND owner_key = ?",
             ((owner_label, k) for k in owner_keys))
@@ -168,6 +216,12 @@ class EmbeddedWriter(StoreWriter):
         self._insert_edges(edges)
 
     def _insert_edges(self, edges: Sequence[EdgeRow]) -> None:
+        if not edges:
+            return
+        self._maybe_defer_indexes(len(edges))
+        edges = sorted(edges, key=_edge_order)
+        if self._edge_count is not None:
+            self._edge_count += len(edges)
         self.conn.executemany(
             "INSERT OR REPLACE INTO edges (type, src_label, src_key, dst_label, dst_key, props,"
             " owner_label, owner_key, row_hash, source, active, run)"
@@ -216,6 +270,7 @@ class EmbeddedWriter(StoreWriter):
         return out
 
     def view(self) -> StoreView:
+        self.restore_indexes()
         return EmbeddedView(self.conn)
 
     def write_snapshot(self, rows: Sequence[SnapshotRow]) -> None:
@@ -225,6 +280,7 @@ class EmbeddedWriter(StoreWriter):
             ((row.run_id, row.scope_kind, row.code, _dumps(row.figures)) for row in rows))
 
     def finish(self, record: RunRecord) -> None:
+        self.restore_indexes()
         self.conn.execute(
             "UPDATE runs SET finished_at = ?, status = ?, record = ? WHERE run_id = ?",
             (record.finished_at, record.status, _dumps(asdict(record)), self.run_id))

@@ -26,12 +26,15 @@ import pandas as pd
 from graph import model as m
 from graph import rules as r
 from graph.facts_build import (
+    Committees,
+    Coverage,
     committee_columns,
     coverage,
     grouped,
     isin,
     member_columns,
     party_org_columns,
+    subtree,
 )
 from graph.store import RunRecord, StoreView
 
@@ -84,14 +87,7 @@ class Facts:
                 "finished_at": run.finished_at if run else None}
 
     def committee_subtree(self, code: str) -> set[str]:
-        out, todo = set(), [code]
-        while todo:
-            c = todo.pop()
-            if c in out:
-                continue
-            out.add(c)
-            todo.extend(self.committee_children.get(c, ()))
-        return out
+        return subtree(self.committee_children, code)
 
 
 ORG_PROPS = ("name", "org_kind", "entity_type", "region_code", "industry_code", "employees",
@@ -120,9 +116,24 @@ def _orgs(view: StoreView) -> pd.DataFrame:
     return o
 
 
-def build_facts(view: StoreView) -> Facts:
-    version = view.version()
-    runs = [run for run in view.runs(limit=2) if run.status == "complete"]
+@dataclass
+class Core:
+    """Each unit's status, members, exclusion and responsible committee, with the
+    tables they came from: all a run's trend snapshot needs, and the first half of
+    the facts."""
+
+    orgs: pd.DataFrame
+    committees: Committees
+    party_orgs: pd.DataFrame
+    members: pd.DataFrame
+    employed: pd.DataFrame
+    member_of: pd.DataFrame
+    coverage: Coverage
+    instructors: pd.DataFrame
+    instructors_of_org: dict[str, list[str]]
+
+
+def build_core(view: StoreView) -> Core:
     o = _orgs(view)
     org_ids = pd.Index(o["uscc"])
     active_org = pd.Series(o["active"].to_numpy(), index=org_ids)
@@ -172,6 +183,37 @@ def build_facts(view: StoreView) -> Facts:
         lambda a, k, t, v: r.exclusion(active=bool(a), org_kind=k or "", entity_type=t,
                                        verification=v))
 
+    # --- responsible committee --------------------------------------------------------------
+    rules_ = com.rules
+    by_po = o["covering_po"].map(po_committee)
+    cats = ["org_kind", "entity_type", "org_type", "is_association", "category"]
+    industry = per_unique(o, ["industry_code", *cats], lambda ind, k, t, ot, assoc, cat:
+                          r.industry_committee(rules_, ind, r.org_categories(
+                              org_kind=k or "", entity_type=t, org_type=ot,
+                              is_association=bool(assoc), category=cat)))
+    place = per_unique(o, ["park", "building", "region_code"],
+                       lambda p, b, reg: r.place_committee(rules_, p, b, reg))
+    work = per_unique(o, ["region_code"], lambda reg: r.work_committee(rules_, reg, com.root))
+    o["committee"] = by_po.where(by_po.notna(), industry).where(
+        lambda s: s.notna(), place).where(lambda s: s.notna(), work)
+    o["committee_rule"] = np.select(
+        [by_po.notna(), industry.notna(), place.notna(), work.notna()],
+        ["party_org", "industry", "place", "work_committee"], "")
+    o["county"] = o["region_code"].str[:6].astype("category")
+    o["street"] = o["region_code"].str[:9].astype("category")
+    return Core(o, com, po, mem, employed, member_of, cov, instr, instructors_of_org)
+
+
+def build_facts(view: StoreView) -> Facts:
+    version = view.version()
+    runs = [run for run in view.runs(limit=2) if run.status == "complete"]
+    core = build_core(view)
+    o, com, po, mem = core.orgs, core.committees, core.party_orgs, core.members
+    employed, member_of, cov, instr = core.employed, core.member_of, core.coverage, \
+        core.instructors
+    instructors_of_org = core.instructors_of_org
+    org_ids = pd.Index(o["uscc"])
+
     # --- alliances -------------------------------------------------------------------------
     al = view.node_table(m.ALLIANCE, ("name", "chain", "lead_party_org"))
     al["active"] = al["active"].astype(bool)
@@ -198,23 +240,6 @@ def build_facts(view: StoreView) -> Facts:
     o["alliances"] = o["uscc"].map({k: len(v) for k, v in alliances_of_org.items()}) \
         .fillna(0).astype(int)
 
-    # --- responsible committee --------------------------------------------------------------
-    rules_ = com.rules
-    by_po = o["covering_po"].map(po_committee)
-    cats = ["org_kind", "entity_type", "org_type", "is_association", "category"]
-    industry = per_unique(o, ["industry_code", *cats], lambda ind, k, t, ot, assoc, cat:
-                          r.industry_committee(rules_, ind, r.org_categories(
-                              org_kind=k or "", entity_type=t, org_type=ot,
-                              is_association=bool(assoc), category=cat)))
-    place = per_unique(o, ["park", "building", "region_code"],
-                       lambda p, b, reg: r.place_committee(rules_, p, b, reg))
-    work = per_unique(o, ["region_code"], lambda reg: r.work_committee(rules_, reg, com.root))
-    o["committee"] = by_po.where(by_po.notna(), industry).where(
-        lambda s: s.notna(), place).where(lambda s: s.notna(), work)
-    o["committee_rule"] = np.select(
-        [by_po.notna(), industry.notna(), place.notna(), work.notna()],
-        ["party_org", "industry", "place", "work_committee"], "")
-
     # --- report comparison (settings-independent, one scalar rule per reporting unit) --------
     has_rep = o["report_year"] >= 0
     sub = o[has_rep]
@@ -225,8 +250,6 @@ def build_facts(view: StoreView) -> Facts:
                               sub["members"], strict=True)]
 
     # --- derived columns, priority order ------------------------------------------------------
-    o["county"] = o["region_code"].str[:6].astype("category")
-    o["street"] = o["region_code"].str[:9].astype("category")
     o["size_band"] = per_unique(o, ["employees"], r.size_band).astype("category")
     o["committee"] = o["committee"].astype("category")
     o = o.sort_values(["members", "employees", "above_scale", "chain_leader", "uscc"],

@@ -31,6 +31,17 @@ def isin(values: pd.Series, keys: Any) -> pd.Series:
     return values.map(lookup).fillna(False).astype(bool)
 
 
+def subtree(children: dict[str, list[str]], code: str) -> set[str]:
+    """A committee and every committee below it."""
+    out, todo = set(), [code]
+    while todo:
+        c = todo.pop()
+        if c not in out:
+            out.add(c)
+            todo.extend(children.get(c, ()))
+    return out
+
+
 def grouped(edges: pd.DataFrame, key: str, value: str) -> dict[str, list[str]]:
     """``key`` -> sorted list of ``value`` over an edge table."""
     if not len(edges):

@@ -116,6 +116,10 @@ class FileReport:
     quarantine_file: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
     extra_columns: list[str] = field(default_factory=list)
+    #: what besides the bytes decided the cleaning (ingest compares it to skip a re-run)
+    fingerprint: str | None = None
+    #: the file was byte-identical to its last ingest: not read, every row unchanged
+    skipped_unchanged_file: bool = False
 
 
 @dataclass

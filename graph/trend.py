@@ -11,8 +11,9 @@ import pandas as pd
 
 from graph import rules as r
 from graph.errors import UsageError
-from graph.facts import Facts, build_facts
-from graph.scope import Scope, in_scope_mask
+from graph.facts import build_core
+from graph.facts_build import Committees, subtree
+from graph.scope import Scope
 from graph.store import SnapshotRow, StoreView, StoreWriter
 
 JSON = dict[str, Any]
@@ -30,9 +31,16 @@ def _counts_by(orgs: pd.DataFrame, column: str) -> dict[str, dict[str, int]]:
             for k in table.index}
 
 
-def snapshot_rows(facts: Facts, run_id: int, settings: r.CoverageSettings) -> list[SnapshotRow]:
-    """The per-run figures: whole area, each committee's subtree, each county and street."""
-    orgs = facts.orgs[in_scope_mask(facts, settings)]
+def snapshot_rows(orgs: pd.DataFrame, committees: Committees, run_id: int,
+                  settings: r.CoverageSettings) -> list[SnapshotRow]:
+    """The per-run figures: whole area, each committee's subtree, each county and street.
+
+    ``orgs`` needs the columns status, committee, county, street, excluded, individual
+    and full_members (``Facts.orgs`` or ``Core.orgs``)."""
+    scoped = orgs["excluded"].isna()
+    if not settings.include_individual:
+        scoped &= ~orgs["individual"].astype(bool)
+    orgs = orgs[scoped]
     should = orgs[(orgs["full_members"] >= settings.full_member_threshold)
                   & (orgs["status"] != r.STANDALONE)]
     rows: list[SnapshotRow] = []
@@ -45,10 +53,10 @@ def snapshot_rows(facts: Facts, run_id: int, settings: r.CoverageSettings) -> li
     add(ALL, "", {s: int((orgs["status"] == s).sum()) for s in r.STATUSES}, len(should))
     own = _counts_by(orgs, "committee")
     own_should = {str(k): int(v) for k, v in should["committee"].astype(str).value_counts().items()}
-    for code in facts.committees.index:
-        subtree = facts.committee_subtree(code)
-        counts = {s: sum(own.get(c, {}).get(s, 0) for c in subtree) for s in r.STATUSES}
-        add(COMMITTEE, code, counts, sum(own_should.get(c, 0) for c in subtree))
+    for code in committees.frame.index:
+        below = subtree(committees.children, code)
+        counts = {s: sum(own.get(c, {}).get(s, 0) for c in below) for s in r.STATUSES}
+        add(COMMITTEE, code, counts, sum(own_should.get(c, 0) for c in below))
     for kind in (COUNTY, STREET):
         kind_should = {str(k): int(v) for k, v in should[kind].astype(str).value_counts().items()}
         for code, counts in _counts_by(orgs, kind).items():
@@ -58,9 +66,10 @@ def snapshot_rows(facts: Facts, run_id: int, settings: r.CoverageSettings) -> li
 
 
 def record_snapshot(writer: StoreWriter, settings: r.CoverageSettings) -> None:
-    """Called by the ingest pipeline inside the run's transaction, before commit."""
-    facts = build_facts(writer.view())
-    writer.write_snapshot(snapshot_rows(facts, writer.run_id, settings))
+    """Called by the ingest pipeline inside the run's transaction, before commit. Only
+    the first half of the facts (statuses and committees) is built."""
+    core = build_core(writer.view())
+    writer.write_snapshot(snapshot_rows(core.orgs, core.committees, writer.run_id, settings))
 
 
 def trend_key(scope: Scope) -> tuple[str, str]:

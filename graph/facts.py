@@ -165,9 +165,9 @@ def build_core(view: StoreView) -> Core:
     o["covering_po"] = o["uscc"].map(best["po"])
     o["covering_level"] = o["covering_po"].map(po["level"])
     o["instructor"] = o["uscc"].map({k: v[0] for k, v in instructors_of_org.items()})
-    o["status"] = o["uscc"].map(best["status"])
-    o.loc[o["status"].isna() & o["instructor"].notna(), "status"] = r.WORK_ONLY
-    o["status"] = o["status"].fillna(r.UNCOVERED).astype(str)
+    status = o["uscc"].map(best["status"]).astype(object)
+    fallback = np.where(o["instructor"].notna(), r.WORK_ONLY, r.UNCOVERED)
+    o["status"] = status.where(status.notna(), pd.Series(fallback, index=o.index)).astype(str)
 
     emp = employed.merge(mem[["member_id", "full", "in_management"]], left_on="src",
                          right_on="member_id")

@@ -27,8 +27,10 @@ def isin(values: pd.Series, keys: Any) -> pd.Series:
     """Membership of string values in a large key set. pandas' own ``isin`` on its
     Arrow string columns converts every key to a scalar first (seconds per million)."""
     index = keys if isinstance(keys, pd.Index) else pd.Index(list(keys))
+    if not len(values) or not len(index):
+        return pd.Series(False, index=values.index)
     lookup = pd.Series(True, index=index[~index.duplicated()])
-    return values.map(lookup).fillna(False).astype(bool)
+    return values.map(lookup).notna()
 
 
 def subtree(children: dict[str, list[str]], code: str) -> set[str]:

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fugai demo --size $(or $(SIZE),small)
+	$(BIN)/fugai demo --size $(or $(SIZE),small) --serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

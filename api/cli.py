@@ -155,8 +155,10 @@ def demo(
     directory: Annotated[Path | None, typer.Option("--dir", help="演示数据目录")] = None,
     store: StoreOpt = None,
     format: FormatOpt = Format.table,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve",
+                                        help="导入后启动页面服务 (127.0.0.1)")] = False,
 ) -> None:
-    """生成演示城市数据, 导入, 并显示概况."""
+    """生成演示城市数据, 导入, 显示概况; --serve 再启动工作人员页面."""
     from ingest.demo import SIZES, generate_city
 
     if size not in SIZES:
@@ -176,6 +178,17 @@ def demo(
         status(store=store, format=format)
         summary_cmd(by="county", store=store)
         console.print("更多: fugai gaps / org / tree / alliances / trend / stats-sheet (--help)")
+    if serve:
+        from api.cli_serve import demo_admin
+        from api.cli_serve import serve as run_server
+        from api.config import ApiSettings
+
+        api_settings = ApiSettings(demo=True, store=store_uri(store))
+        password = demo_admin(api_settings)
+        console.print(f"演示管理员: admin / {password}" if password else
+                      "演示管理员 admin 已存在 (密码见首次运行的输出, 或 fugai user set admin"
+                      " --reset-password)")
+        run_server(api_settings)
 
 
 import api.cli_coverage  # noqa: F401  (registers the coverage commands on ``app``)

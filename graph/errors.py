@@ -47,3 +47,27 @@ class NotFound(FugaiError):
     http_status = 404
     exit_code = 3
     title = "未找到"
+
+
+class Unauthorized(FugaiError):
+    """Not logged in, or the token has expired."""
+
+    http_status = 401
+    exit_code = 6
+    title = "需要登录"
+
+
+class Forbidden(FugaiError):
+    """Logged in, but the role does not allow this."""
+
+    http_status = 403
+    exit_code = 7
+    title = "无权操作"
+
+
+class TooManyAttempts(FugaiError):
+    """Too many failed logins in a short time."""
+
+    http_status = 429
+    exit_code = 8
+    title = "尝试次数过多"

@@ -87,6 +87,8 @@ def _unit(facts: Facts, uscc: str) -> JSON:
 def _region_filter(facts: Facts, scope: Scope) -> Callable[[str], bool]:
     prefix = scope.region
     nodes = facts.supply.nodes
+    if scope.empty:
+        return lambda n: False
     return lambda n: nodes[n]["region"].startswith(prefix)
 
 

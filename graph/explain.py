@@ -60,7 +60,7 @@ def explain_org(facts: Facts, view: StoreView, uscc: str, *, scope: Scope,
                 settings: r.CoverageSettings) -> JSON:
     """One organisation, if it lies in the caller's region scope (else NotFound)."""
     uscc = uscc.strip().upper()
-    if uscc not in facts.orgs.index or not region_visible(
+    if scope.empty or uscc not in facts.orgs.index or not region_visible(
             opt(facts.orgs.at[uscc, "region_code"]), scope.region):
         raise NotFound(f"没有统一社会信用代码为 {uscc} 的组织")
     row = clean(facts.orgs.loc[uscc].to_dict())

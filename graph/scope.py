@@ -33,6 +33,8 @@ class Scope:
     size_band: str | None = None
     above_scale: bool | None = None
     alliance: str | None = None
+    #: a request outside the user's region: matches nothing
+    empty: bool = False
 
     def __post_init__(self) -> None:
         if not _REGION.match(self.region):
@@ -56,10 +58,10 @@ class Scope:
             return self
         if prefix.startswith(self.region):
             return replace(self, region=prefix)
-        return replace(self, region=prefix + "X")  # matches no code: empty scope
+        return replace(self, region=prefix, empty=True)
 
     def describe_zh(self, facts: Facts) -> str:
-        parts = []
+        parts = ["(所请求的区划不在权限范围内)"] if self.empty else []
         if self.region:
             parts.append(f"区划 {facts.regions.get(self.region, self.region)}({self.region})")
         if self.committee:
@@ -80,7 +82,7 @@ class Scope:
 def report_header(facts: Facts, scope: Scope, settings: r.CoverageSettings) -> dict[str, Any]:
     """What every report carries: the settings in force, the scope, the data's run."""
     return {"settings": settings.describe(), "settings_zh": settings.describe_zh(),
-            "scope": {k: v for k, v in scope.__dict__.items() if v not in (None, "")},
+            "scope": {k: v for k, v in scope.__dict__.items() if v not in (None, "", False)},
             "scope_zh": scope.describe_zh(facts), "data": facts.run_info()}
 
 
@@ -112,6 +114,8 @@ def org_mask(facts: Facts, scope: Scope) -> np.ndarray:
     """Organisations matching the scope's filters (before the in-scope rule)."""
     check_refs(facts, scope)
     o = facts.orgs
+    if scope.empty:
+        return np.zeros(len(o), dtype=bool)
     mask = _region_mask(o, scope.region)
     if scope.committee:
         mask &= o["committee"].isin(list(facts.committee_subtree(scope.committee))).to_numpy()
@@ -152,7 +156,7 @@ def _subject_mask(facts: Facts, frame: pd.DataFrame, scope: Scope) -> np.ndarray
     """Party organisations or members in a scope: by their region and committee; none
     under organisation-only filters (kind, industry, size, alliance)."""
     check_refs(facts, scope)
-    if scope.org_only:
+    if scope.org_only or scope.empty:
         return np.zeros(len(frame), dtype=bool)
     mask = _region_mask(frame, scope.region)
     if scope.committee:

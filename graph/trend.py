@@ -92,7 +92,7 @@ def trend(view: StoreView, *, scope: Scope, limit: int = 50) -> JSON:
     kind, code = trend_key(scope)
     finished = {run.run_id: run.finished_at for run in view.runs(limit=1000)}
     points = []
-    for row in view.snapshots(kind, code)[-limit:]:
+    for row in ([] if scope.empty else view.snapshots(kind, code)[-limit:]):
         counts = row.figures["statuses"]
         points.append({
             "run_id": row.run_id, "finished_at": finished.get(row.run_id),

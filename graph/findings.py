@@ -182,12 +182,18 @@ def findings_page(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
 
 def iter_findings(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,
                   kinds: Iterable[str] | None = None) -> Iterator[Finding]:
-    """Every finding of the scope, lazily (exports stream from this)."""
-    for kind, frame in finding_frames(facts, scope=scope, settings=settings,
-                                      kinds=kinds).items():
-        for start in range(0, len(frame), 2000):
-            for row in frame.iloc[start:start + 2000].to_dict("records"):
-                yield make_finding(facts, kind, clean(row), settings)
+    """Every finding of the scope, built lazily (exports stream from this).
+
+    The scope and kinds are checked now, not on the first ``next()``: a streamed
+    response must fail before it starts, with a proper error, not half way."""
+    frames = finding_frames(facts, scope=scope, settings=settings, kinds=kinds)
+
+    def rows() -> Iterator[Finding]:
+        for kind, frame in frames.items():
+            for start in range(0, len(frame), 2000):
+                for row in frame.iloc[start:start + 2000].to_dict("records"):
+                    yield make_finding(facts, kind, clean(row), settings)
+    return rows()
 
 
 # --- reasons and proofs --------------------------------------------------------------

@@ -199,8 +199,8 @@ def build_core(view: StoreView) -> Core:
     o["committee_rule"] = np.select(
         [by_po.notna(), industry.notna(), place.notna(), work.notna()],
         ["party_org", "industry", "place", "work_committee"], "")
-    o["county"] = o["region_code"].str[:6].astype("category")
-    o["street"] = o["region_code"].str[:9].astype("category")
+    o["county"] = o["region_code"].astype("str").str[:6].astype("category")
+    o["street"] = o["region_code"].astype("str").str[:9].astype("category")
     return Core(o, com, po, mem, employed, member_of, cov, instr, instructors_of_org)
 
 
@@ -243,11 +243,12 @@ def build_facts(view: StoreView) -> Facts:
     # --- report comparison (settings-independent, one scalar rule per reporting unit) --------
     has_rep = o["report_year"] >= 0
     sub = o[has_rep]
-    o["report_mismatch"] = False
-    o.loc[has_rep, "report_mismatch"] = [
+    mismatch = np.zeros(len(o), dtype=bool)
+    mismatch[np.flatnonzero(has_rep.to_numpy())] = [
         r.report_mismatch(_opt(h), _opt_int(n), s in r.ORG_COVERED, int(k)) is not None
         for h, n, s, k in zip(sub["report_has_org"], sub["report_members"], sub["status"],
                               sub["members"], strict=True)]
+    o["report_mismatch"] = mismatch
 
     # --- derived columns, priority order ------------------------------------------------------
     o["size_band"] = per_unique(o, ["employees"], r.size_band).astype("category")
@@ -272,8 +273,8 @@ def build_facts(view: StoreView) -> Facts:
         mem["party_org"].map(po["committee"]))
     mem = mem.sort_values("member_id").set_index("member_id", drop=False)
     for frame in (po, mem):  # fast region masks (see graph.scope)
-        frame["county"] = frame["region_code"].str[:6].astype("category")
-        frame["street"] = frame["region_code"].str[:9].astype("category")
+        frame["county"] = frame["region_code"].astype("str").str[:6].astype("category")
+        frame["street"] = frame["region_code"].astype("str").str[:9].astype("category")
 
     # --- supply graph over active units; nodes carry their region ------------------------------
     sup = view.edge_table(m.SUPPLIES, ("chain", "relation"))

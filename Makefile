@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench lint typecheck clean
+.PHONY: install demo test bench lint typecheck clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fugai needs Python >= 3.11")'
@@ -18,7 +18,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/fugai demo --size $(or $(SIZE),small) --serve
 
-test: $(STAMP)
+# Debian's chromium + CJK fonts for the browser tests (skipped, and reported, without them)
+browser:
+	sh scripts/install-browser.sh
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -28,6 +28,7 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/coverage.py $(BENCH_COVERAGE_ARGS)
+	$(BIN)/python bench/viz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check graph ingest api viz tests bench

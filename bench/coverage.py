@@ -102,14 +102,16 @@ def main() -> None:
           "| org explain s | candidates k=2 s |")
     print("|----------|-----------|---------------|---------|-------------|--------------------"
           "|---------------|------------------|")
+    def cell(size: str, r: dict[str, Any], name: str) -> str:
+        v, worst = r[f"{name}_s"], r[f"{name}_max_s"]
+        ok = "" if size != "province" else (" ✓" if v <= TARGETS[name] else
+                                            f" ✗(≤{TARGETS[name]:g})")
+        return f"{v:.3f}/{worst:.3f}{ok}"
+
     for size, r in results.items():
-        def cell(name: str) -> str:
-            v, worst = r[f"{name}_s"], r[f"{name}_max_s"]
-            ok = "" if size != "province" else (" ✓" if v <= TARGETS[name] else
-                                                f" ✗(≤{TARGETS[name]:g})")
-            return f"{v:.3f}/{worst:.3f}{ok}"
         print(f"| {size:8} | {r['orgs']:>9,} | {r['facts_build_s']:13.1f} | {r['peak_rss_mb']:7.0f}"
-              f" | {cell('summary')} | {cell('gaps_page')} | {cell('org')} | {cell('candidates')} |")
+              f" | {cell(size, r, 'summary')} | {cell(size, r, 'gaps_page')}"
+              f" | {cell(size, r, 'org')} | {cell(size, r, 'candidates')} |")
     (OUT / "coverage.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 

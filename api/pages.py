@@ -235,3 +235,47 @@ def users_post(request: Request, svc: ServicesDep, admin: AdminDep,
     u = svc.accounts.add_user(username, password, Role(role), region.strip())
     svc.accounts.audit(admin.username, "user_add", f"{u.username} {u.role.name} {u.region}")
     return RedirectResponse("/users", 303)
+
+
+def picture_link(kind: str, code: str) -> str:
+    """Drill-down links inside a picture open the finer picture on this server."""
+    return "/pictures/" + kind + qs({}, code=code)
+
+
+@router.get("/pictures/{picture}", response_class=HTMLResponse)
+def picture_page(picture: str, request: Request, facts: FactsDep, scope: ScopeDep,
+            settings: SettingsDep, user: UserDep, code: str | None = None,
+            budget: Annotated[int, Query(ge=50, le=5000)] = 1500) -> HTMLResponse:
+    """A network picture (structure / alliance / org / region), self-contained HTML
+    carrying its own Content-Security-Policy."""
+    from viz.pictures import build_picture
+    from viz.render import render_html
+
+    pic = build_picture(picture, facts, code or None, scope=scope, settings=settings,
+                        budget=budget)
+    return HTMLResponse(render_html(pic, linker=picture_link),
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/charts/{chart}.svg")
+def chart_svg(chart: str, request: Request, facts: FactsDep, scope: ScopeDep, settings: SettingsDep,
+          user: UserDep, svc: ServicesDep,
+          by: Annotated[str, Query(pattern="^(county|street|committee)$")] = "county",
+          ) -> Response:
+    """The dashboard's charts as SVG (rates per district/committee, trend, findings)."""
+    from graph.findings import finding_counts
+    from viz import charts
+
+    if chart == "rates":
+        rows = breakdown(facts, scope=scope, settings=settings, by=by)["rows"]
+        c = charts.rates_chart(rows, "三率对比")
+    elif chart == "trend":
+        c = charts.trend_chart(_trend(svc, scope), "覆盖率趋势")
+    elif chart == "findings":
+        c = charts.findings_chart(finding_counts(facts, scope=scope, settings=settings),
+                                  "问题数量")
+    else:
+        raise UsageError(f"未知的图表: {chart} (可选: rates, trend, findings)")
+    return Response(c.document(), media_type="image/svg+xml",
+                    headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                             "X-Content-Type-Options": "nosniff"})

@@ -134,7 +134,10 @@ SCOPED_GETS = [
     "/api/v1/alliances/A01", "/api/v1/alliances/A01/candidates?hops=6", "/api/v1/trend",
     "/api/v1/runs", "/", "/?region=445202002", "/gaps", "/gaps?region=445202002&page=1",
     f"/orgs/{E07}", "/orgs/91445202700000052Y", "/tree", "/alliances", "/alliances/A01",
-    "/runs",
+    "/runs", "/pictures/structure", "/pictures/region?code=445202",
+    "/pictures/region?code=445202002", f"/pictures/org?code={E07}",
+    f"/pictures/org?code={E01}", "/pictures/alliance?code=A01", "/charts/rates.svg",
+    "/charts/rates.svg?by=street", "/charts/trend.svg", "/charts/findings.svg",
 ]
 
 
@@ -154,10 +157,11 @@ def test_nothing_leaks_outside_the_region(client: TestClient, path: str) -> None
 
 def test_untrusted_names_are_escaped(client: TestClient) -> None:
     h = bearer(client, "admin")
-    for path in ("/gaps", f"/orgs/{E07}", "/alliances/A01", "/"):
+    for path in ("/gaps", f"/orgs/{E07}", "/alliances/A01", "/", f"/pictures/org?code={E07}",
+                 "/pictures/region?code=445202002"):
         html = client.get(path, headers=h).text
         assert "<script>alert" not in html, path
-        assert "&lt;script&gt;" in html or path == "/", path
+        assert "&lt;script&gt;" in html or path == "/" or path.startswith("/pictures"), path
     data = client.get(f"/api/v1/orgs/{E07}", headers=h).json()
     assert data["organization"]["name"] == EVIL  # JSON carries the text as text
 
@@ -246,9 +250,11 @@ MIN_ROLE: dict[tuple[str, str], int] = {
     ("GET", "/orgs/{uscc}"): 1, ("GET", "/tree"): 1, ("GET", "/alliances"): 1,
     ("GET", "/alliances/{code}"): 1, ("GET", "/runs"): 1, ("POST", "/runs/upload"): 3,
     ("GET", "/users"): 3, ("POST", "/users"): 3,
+    ("GET", "/pictures/{picture}"): 1, ("GET", "/charts/{chart}.svg"): 1,
 }
 SAMPLE = {"{uscc}": E01, "{code}": "A01", "{run_id}": "1", "{name}": "x.csv",
-          "{job_id}": "nojob", "{username}": "nobody"}
+          "{job_id}": "nojob", "{username}": "nobody",
+          "{picture}": "structure", "{chart}": "rates"}
 
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:

@@ -102,6 +102,14 @@ def test_staff_workflow(server: str, tmp_path: Path) -> None:
         assert "责任党委" in page.content()
         page.screenshot(path=str(ARTIFACTS / "org.png"), full_page=True)
 
+        with page.context.expect_page() as new_tab:
+            page.click("a.pic")
+        pic = new_tab.value
+        pic.wait_for_load_state()
+        pic.wait_for_selector("canvas")
+        pic.screenshot(path=str(ARTIFACTS / "org-picture.png"))
+        pic.close()
+
         for path in ("/tree", "/alliances", "/alliances/A01", "/runs"):
             page.goto(server + path)
             assert page.evaluate("document.documentElement.scrollWidth") <= 1366, path

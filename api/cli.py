@@ -192,6 +192,8 @@ def demo(
 
 
 import api.cli_coverage  # noqa: F401  (registers the coverage commands on ``app``)
+import api.cli_serve  # noqa: F401  (serve, user)
+import api.cli_viz  # noqa: F401  (viz, chart)
 
 
 def main() -> None:

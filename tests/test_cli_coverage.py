@@ -103,3 +103,10 @@ def test_user_mistakes_are_one_line(env: dict[str, str], args: list[str], code: 
                           env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
     assert proc.returncode == code, proc.stderr
     assert text in proc.stderr and proc.stderr.strip().count("\n") == 0
+
+
+def test_every_command_is_registered() -> None:
+    res = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    for command in ("ingest", "summary", "gaps", "org", "tree", "alliances", "alliance",
+                    "trend", "stats-sheet", "serve", "user", "viz", "chart", "demo"):
+        assert f" {command} " in res.stdout, command

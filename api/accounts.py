@@ -74,6 +74,9 @@ class Accounts:
         self._secret = secret.encode()
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: no fsync per audit line (a crash may lose the last lines, never
+        # corrupt the file) — an audit insert on every page view must not cost a disk sync
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
         self._lock = threading.Lock()
         self._hasher = PasswordHasher()

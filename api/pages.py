@@ -143,13 +143,13 @@ def logout_post(request: Request, svc: ServicesDep, user: UserDep,
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, facts: FactsDep, scope: ScopeDep, settings: SettingsDep,
               user: UserDep, svc: ServicesDep) -> HTMLResponse:
-    data = summary(facts, scope=scope, settings=settings)
+    data = svc.engine.query(summary, scope=scope, settings=settings)
     by = "street" if len(scope.region) >= 6 else "county"
     return render(request, "dashboard.html", data=data,
-                  districts=breakdown(facts, scope=scope, settings=settings, by=by)["rows"],
-                  committees=flatten_tree(committee_tree(facts, scope=scope,
+                  districts=svc.engine.query(breakdown, scope=scope, settings=settings, by=by)["rows"],
+                  committees=flatten_tree(svc.engine.query(committee_tree, scope=scope,
                                                          settings=settings))[:12],
-                  top=findings_page(facts, scope=scope, settings=settings, size=10)["items"],
+                  top=svc.engine.query(findings_page, scope=scope, settings=settings, size=10)["items"],
                   trend=_trend(svc, scope), by=by)
 
 
@@ -162,10 +162,10 @@ def _trend(svc: Any, scope: Any) -> list[dict[str, Any]]:
 
 @router.get("/gaps", response_class=HTMLResponse)
 def gaps(request: Request, facts: FactsDep, scope: ScopeDep, settings: SettingsDep,
-         user: UserDep, finding: Annotated[list[str] | None, Query()] = None,
+         user: UserDep, svc: ServicesDep, finding: Annotated[list[str] | None, Query()] = None,
          page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
     kinds = [f for f in finding or [] if f] or None
-    data = findings_page(facts, scope=scope, settings=settings, kinds=kinds, page=page, size=50)
+    data = svc.engine.query(findings_page, scope=scope, settings=settings, kinds=kinds, page=page, size=50)
     return render(request, "gaps.html", data=data, kinds=kinds or [], page=page,
                   pages=max(1, -(-data["total"] // 50)),
                   can_export=user.role >= Role.analyst)
@@ -182,27 +182,27 @@ def org_page(uscc: str, request: Request, facts: FactsDep, scope: ScopeDep,
 
 @router.get("/tree", response_class=HTMLResponse)
 def tree_page(request: Request, facts: FactsDep, scope: ScopeDep, settings: SettingsDep,
-              user: UserDep) -> HTMLResponse:
-    data = committee_tree(facts, scope=scope, settings=settings)
+              user: UserDep, svc: ServicesDep) -> HTMLResponse:
+    data = svc.engine.query(committee_tree, scope=scope, settings=settings)
     return render(request, "tree.html", data=data, rows=flatten_tree(data))
 
 
 @router.get("/alliances", response_class=HTMLResponse)
 def alliances_page(request: Request, facts: FactsDep, scope: ScopeDep, settings: SettingsDep,
-                   user: UserDep) -> HTMLResponse:
+                   user: UserDep, svc: ServicesDep) -> HTMLResponse:
     return render(request, "alliances.html",
-                  data=alliance_list(facts, scope=scope, settings=settings),
-                  suggestions=suggested_alliances(facts, scope=scope,
+                  data=svc.engine.query(alliance_list, scope=scope, settings=settings),
+                  suggestions=svc.engine.query(suggested_alliances, scope=scope,
                                                   settings=settings)["suggestions"])
 
 
 @router.get("/alliances/{code}", response_class=HTMLResponse)
 def alliance_page(code: str, request: Request, facts: FactsDep, scope: ScopeDep,
-                  settings: SettingsDep, user: UserDep,
+                  settings: SettingsDep, user: UserDep, svc: ServicesDep,
                   hops: Annotated[int, Query(ge=1, le=6)] = 2) -> HTMLResponse:
     return render(request, "alliance.html",
-                  d=alliance_detail(facts, code, scope=scope, settings=settings),
-                  c=alliance_candidates(facts, code, scope=scope, settings=settings, hops=hops))
+                  d=svc.engine.query(alliance_detail, code, scope=scope, settings=settings),
+                  c=svc.engine.query(alliance_candidates, code, scope=scope, settings=settings, hops=hops))
 
 
 @router.get("/runs", response_class=HTMLResponse)
@@ -267,12 +267,12 @@ def chart_svg(chart: str, request: Request, facts: FactsDep, scope: ScopeDep, se
     from viz import charts
 
     if chart == "rates":
-        rows = breakdown(facts, scope=scope, settings=settings, by=by)["rows"]
+        rows = svc.engine.query(breakdown, scope=scope, settings=settings, by=by)["rows"]
         c = charts.rates_chart(rows, "三率对比")
     elif chart == "trend":
         c = charts.trend_chart(_trend(svc, scope), "覆盖率趋势")
     elif chart == "findings":
-        c = charts.findings_chart(finding_counts(facts, scope=scope, settings=settings),
+        c = charts.findings_chart(svc.engine.query(finding_counts, scope=scope, settings=settings),
                                   "问题数量")
     else:
         raise UsageError(f"未知的图表: {chart} (可选: rates, trend, findings)")

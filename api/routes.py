@@ -51,24 +51,24 @@ def health(svc: ServicesDep) -> JSON:
 
 
 @router.get("/summary", tags=["coverage"])
-def get_summary(facts: FactsDep, scope: ScopeDep, settings: SettingsDep, user: UserDep,
+def get_summary(facts: FactsDep, scope: ScopeDep, settings: SettingsDep, user: UserDep, svc: ServicesDep,
                 by: Annotated[str | None, Query(
                     description="county / street / committee / org_kind / size_band")] = None,
                 ) -> JSON:
     """The three rates with numerator and denominator, statuses, exclusions, findings."""
-    data = summary(facts, scope=scope, settings=settings)
+    data = dict(svc.engine.query(summary, scope=scope, settings=settings))  # shared: copy
     if by:
-        data["breakdown"] = breakdown(facts, scope=scope, settings=settings, by=by)["rows"]
+        data["breakdown"] = svc.engine.query(breakdown, scope=scope, settings=settings, by=by)["rows"]
     return data
 
 
 @router.get("/findings", tags=["coverage"])
-def get_findings(facts: FactsDep, scope: ScopeDep, settings: SettingsDep, user: UserDep,
+def get_findings(facts: FactsDep, scope: ScopeDep, settings: SettingsDep, user: UserDep, svc: ServicesDep,
                  finding: FindingsQuery = None,
                  page: Annotated[int, Query(ge=1)] = 1,
                  size: Annotated[int, Query(ge=1, le=1000)] = 50) -> JSON:
     """One page of the gap list, in the spec's priority order."""
-    return findings_page(facts, scope=scope, settings=settings, kinds=finding, page=page,
+    return svc.engine.query(findings_page, scope=scope, settings=settings, kinds=finding, page=page,
                          size=size)
 
 
@@ -110,33 +110,33 @@ def get_org(uscc: str, facts: FactsDep, scope: ScopeDep, settings: SettingsDep,
 
 
 @router.get("/tree", tags=["coverage"])
-def get_tree(facts: FactsDep, scope: ScopeDep, settings: SettingsDep, user: UserDep) -> JSON:
+def get_tree(facts: FactsDep, scope: ScopeDep, settings: SettingsDep, user: UserDep, svc: ServicesDep) -> JSON:
     """The 1+7+N tree with every figure rolled up."""
-    return committee_tree(facts, scope=scope, settings=settings)
+    return svc.engine.query(committee_tree, scope=scope, settings=settings)
 
 
 @router.get("/alliances", tags=["alliances"])
 def get_alliances(facts: FactsDep, scope: ScopeDep, settings: SettingsDep,
-                  user: UserDep) -> JSON:
-    return alliance_list(facts, scope=scope, settings=settings)
+                  user: UserDep, svc: ServicesDep) -> JSON:
+    return svc.engine.query(alliance_list, scope=scope, settings=settings)
 
 
 @router.get("/alliances/suggestions", tags=["alliances"])
-def get_suggestions(facts: FactsDep, scope: ScopeDep, settings: SettingsDep, user: UserDep,
+def get_suggestions(facts: FactsDep, scope: ScopeDep, settings: SettingsDep, user: UserDep, svc: ServicesDep,
                     min_size: Annotated[int | None, Query(ge=2, le=1000)] = None) -> JSON:
-    return suggested_alliances(facts, scope=scope, settings=settings, min_size=min_size)
+    return svc.engine.query(suggested_alliances, scope=scope, settings=settings, min_size=min_size)
 
 
 @router.get("/alliances/{code}", tags=["alliances"])
 def get_alliance(code: str, facts: FactsDep, scope: ScopeDep, settings: SettingsDep,
-                 user: UserDep) -> JSON:
-    return alliance_detail(facts, code, scope=scope, settings=settings)
+                 user: UserDep, svc: ServicesDep) -> JSON:
+    return svc.engine.query(alliance_detail, code, scope=scope, settings=settings)
 
 
 @router.get("/alliances/{code}/candidates", tags=["alliances"])
 def get_candidates(code: str, facts: FactsDep, scope: ScopeDep, settings: SettingsDep,
-                   user: UserDep, hops: Annotated[int, Query(ge=1, le=6)] = 2) -> JSON:
-    return alliance_candidates(facts, code, scope=scope, settings=settings, hops=hops)
+                   user: UserDep, svc: ServicesDep, hops: Annotated[int, Query(ge=1, le=6)] = 2) -> JSON:
+    return svc.engine.query(alliance_candidates, code, scope=scope, settings=settings, hops=hops)
 
 
 @router.get("/trend", tags=["coverage"])

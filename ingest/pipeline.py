@@ -17,25 +17,29 @@ holds are deactivated too, with the run date; nothing is ever deleted.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
+import orjson
+
 from graph import model as m
 from graph.errors import UsageError
 from graph.rules import CoverageSettings
-from graph.store import EdgeRow, FileReport, RunRecord, Store, StoreWriter
+from graph.store import EdgeRow, FileReport, RowState, RunRecord, Store, StoreWriter
 from graph.trend import record_snapshot
 from ingest.contract import KINDS, Kind
 from ingest.headers import EMPTY_MAPPING, HeaderMatch, UserMapping, detect_kind, match_headers
-from ingest.readers import ReadError, Table, read_table
+from ingest.readers import ReadError, Table, TableHead, read_header, read_table
 from ingest.records import Record, build_record
-from ingest.rows import CleanResult, RejectedRow, clean_table, row_key
+from ingest.rows import CLEANING_VERSION, CleanResult, RejectedRow, clean_table
 
 log = logging.getLogger("fugai.ingest")
 
@@ -58,7 +62,7 @@ class IngestRequest:
 @dataclass
 class _Prepared:
     request: IngestRequest
-    table: Table
+    head: TableHead
     match: HeaderMatch
 
     @property
@@ -71,26 +75,51 @@ class _Prepared:
 
 
 def prepare(request: IngestRequest) -> _Prepared:
-    """Read a file and map its headers; every user mistake surfaces here, before writing."""
+    """Check a file and map its headers; every user mistake surfaces here, before writing.
+
+    CSV rows are parsed later, when the file's turn comes (see :func:`_load`).
+    """
     if not request.path.exists():
         raise UsageError(f"文件不存在: {request.path}")
     try:
-        table = read_table(request.path, sheet=request.sheet, encoding=request.encoding)
+        head = read_header(request.path, sheet=request.sheet, encoding=request.encoding)
     except ReadError as exc:
         raise UsageError(f"{request.path.name}: {exc}") from exc
+    return _Prepared(request, head, _match(request, head.headers))
+
+
+def _match(request: IngestRequest, headers: list[str]) -> HeaderMatch:
     if request.kind:
         if request.kind not in KINDS:
             raise UsageError(f"未知的数据类型 {request.kind!r}; 可用: {', '.join(KINDS)}")
-        match = match_headers(table.headers, KINDS[request.kind], request.mapping)
+        match = match_headers(headers, KINDS[request.kind], request.mapping)
         if match.missing_required:
             names = ", ".join(match.kind.field(n).header for n in match.missing_required)
             raise UsageError(f"{request.path.name}: 缺少必填列 {names}")
     else:
         try:
-            match = detect_kind(table.headers, request.mapping)
+            match = detect_kind(headers, request.mapping)
         except UsageError as exc:
             raise UsageError(f"{request.path.name}: {exc.message}") from exc
-    return _Prepared(request, table, match)
+    return match
+
+
+def _load(prep: _Prepared) -> Table:
+    """The file's rows (parsed now for CSV); headers re-matched if the parse saw others."""
+    head, request = prep.head, prep.request
+    table = head.table
+    prep.head = TableHead(head.path, head.headers, head.encoding, head.sheet, head.file_hash)
+    if table is None:
+        try:
+            table = read_table(request.path, sheet=request.sheet, encoding=request.encoding)
+        except ReadError as exc:
+            raise UsageError(f"{request.path.name}: {exc}") from exc
+    if table.headers != head.headers:
+        match = _match(request, table.headers)
+        if match.kind.name != prep.kind.name:
+            raise UsageError(f"{request.path.name}: 文件在导入过程中被修改")
+        prep.match = match
+    return table
 
 
 def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes,
@@ -108,12 +137,17 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_ensure(quarantine_dir)))
     try:
         with store.writer(started, today.isoformat()) as writer:
-            reports = []
-            pending_before = len(writer.pending_references(_reported_types()))
+            reports: list[FileReport] = []
+            earlier = [r for r in writer.view().runs(limit=_HISTORY_RUNS) if r.status == "complete"]
+            # nothing writes between runs: what the last run left pending is pending now
+            pending_before = earlier[0].pending_references if earlier else \
+                len(writer.pending_references(_reported_types()))
+            states: dict[str, dict[str, RowState]] = {}
             for step, prep in enumerate(prepared):
                 if progress:
                     progress(f"{prep.kind.name}: {prep.request.path.name}", step, len(prepared))
-                reports.append(_ingest_file(writer, prep, person_key, today, staging))
+                reports.append(_ingest_file(writer, prep, person_key, today, staging,
+                                            _File(earlier, reports, states)))
             writer.relink_pending()
             pending_now = writer.pending_references(_reported_types())
             pending_new = sum(1 for p in pending_now if p.run == writer.run_id)
@@ -165,15 +199,35 @@ _REF_KIND: dict[tuple[str, str], str] = {
 }
 
 
+#: how far back a run looks for the last ingest of an unchanged file
+_HISTORY_RUNS = 200
+
+
+@dataclass
+class _File:
+    """What one file's ingest reads besides the file: earlier runs, this run so far."""
+
+    earlier: list[RunRecord]
+    done: list[FileReport]
+    #: row states per label, loaded once per run and kept up to date by its writes
+    states: dict[str, dict[str, RowState]]
+
+
 def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today: date,
-                 staging: Path) -> FileReport:
-    table, kind = prep.table, prep.kind
+                 staging: Path, ctx: _File) -> FileReport:
+    head, kind = prep.head, prep.kind
     report = FileReport(
         path=str(prep.request.path), source=prep.source, kind=kind.name,
-        mode=prep.request.mode, file_hash=table.file_hash, encoding=table.encoding,
-        sheet=table.sheet)
+        mode=prep.request.mode, file_hash=head.file_hash, encoding=head.encoding,
+        sheet=head.sheet)
+    base = _fingerprint(prep, person_key)
+    if _skip_unchanged(report, base, today, ctx, staging):
+        return report
+    table = _load(prep)
+    report.file_hash, report.encoding, report.sheet = table.file_hash, table.encoding, table.sheet
     result = clean_table(table, prep.match, today=today, person_key=person_key,
                          last_row_wins=prep.request.last_row_wins)
+    report.fingerprint = f"{base}@{today.isoformat()}{'!' if result.time_sensitive else ''}"
     report.rows_read = len(table.frame) + len(table.bad_rows)
     report.duplicates_merged = result.duplicates_merged
     report.extra_columns = result.extra_columns
@@ -183,25 +237,112 @@ def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today:
     for r in rejected:
         report.reasons[r.code] = report.reasons.get(r.code, 0) + 1
     if rejected:
-        report.quarantine_file = str(_write_quarantine(staging, prep, rejected))
+        report.quarantine_file = str(_write_quarantine(staging, prep, table, rejected))
     seen = {r.key for r in rejected if r.key}
+    del table, rejected
     if kind.label is None:
         _write_links(writer, prep, result, report, seen)
     else:
-        _write_nodes(writer, prep, result, report, seen)
+        if kind.label not in ctx.states:
+            ctx.states[kind.label] = writer.row_states(kind.label)
+        _write_nodes(writer, prep, result, report, seen, ctx.states[kind.label])
     return report
 
 
+def _fingerprint(prep: _Prepared, person_key: bytes) -> str:
+    """Everything besides the bytes that decides how a file's rows are cleaned.
+
+    The person key enters as a keyed tag (it changes every ID hash, so rows would change).
+    """
+    tag = hmac.new(person_key, b"fugai:file-fingerprint", hashlib.sha256).hexdigest()
+    payload = orjson.dumps([
+        CLEANING_VERSION, prep.kind.name, prep.head.headers,
+        sorted(prep.match.columns.items()), sorted(prep.match.extras.items()),
+        prep.request.last_row_wins, tag])
+    return hashlib.blake2b(payload, digest_size=16).hexdigest()
+
+
+def _fingerprint_matches(recorded: str, base: str, today: date) -> bool:
+    """``base@date`` holds from its date on; ``base@date!`` (rows were rejected for a
+    date relative to the run date: a future date, a birth date after today) only then."""
+    head, _, when = recorded.partition("@")
+    if head != base or not when:
+        return False
+    if when.endswith("!"):
+        return when[:-1] == today.isoformat()
+    return when <= today.isoformat()
+
+
+def _same_target(kind: Kind, other: FileReport) -> bool:
+    """Whether ``other``'s writes can touch the rows a ``kind`` file is classified against."""
+    theirs = KINDS.get(other.kind)
+    if theirs is None:
+        return True
+    return theirs.label == kind.label if kind.label else theirs.name == kind.name
+
+
+def _reports_back(ctx: _File) -> Iterator[FileReport]:
+    """Every file report, latest first: this run's so far, then earlier complete runs."""
+    yield from reversed(ctx.done)
+    for run in ctx.earlier:
+        yield from reversed(run.files)
+
+
+def _skip_unchanged(report: FileReport, base: str, today: date, ctx: _File,
+                    staging: Path) -> bool:
+    """Report a byte-identical file as unchanged without reading its rows.
+
+    Allowed when the latest ingest of the same path, source, kind and mode had the same
+    file hash and fingerprint, and nothing wrote rows of the same label (or, for supply
+    links, the same kind) after it: then the store holds exactly what that ingest left,
+    every clean row would be classified unchanged and, in full mode, nothing is absent
+    that is not already deactivated. Pending references are resolved by the run as usual.
+    """
+    kind = KINDS[report.kind]
+    match: FileReport | None = None
+    for other in _reports_back(ctx):
+        if not _same_target(kind, other):
+            continue
+        if (other.path, other.source, other.kind, other.mode, other.file_hash, other.encoding,
+                other.sheet) == (report.path, report.source, report.kind, report.mode,
+                                 report.file_hash, report.encoding, report.sheet) \
+                and _fingerprint_matches(other.fingerprint or "", base, today):
+            match = other
+            break
+        if other.created or other.updated or other.deactivated:
+            if other.source != report.source and not other.updated and not other.deactivated:
+                continue   # only new keys of another source: none of this file's rows
+            return False
+    if match is None:
+        return False
+    if match.quarantine_file:
+        previous = Path(match.quarantine_file)
+        if not previous.is_file():
+            return False   # the earlier quarantine file is gone: clean again to rewrite it
+        target = staging / previous.name
+        shutil.copyfile(previous, target)
+        report.quarantine_file = str(target)
+    report.rows_read = match.rows_read
+    report.unchanged = match.rows_read - match.quarantined - match.duplicates_merged
+    report.quarantined = match.quarantined
+    report.duplicates_merged = match.duplicates_merged
+    report.reasons = dict(match.reasons)
+    report.extra_columns = list(match.extra_columns)
+    report.fingerprint = match.fingerprint
+    report.skipped_unchanged_file = True
+    log.info("%s: unchanged since run, skipped (%s rows)", report.path, report.rows_read)
+    return True
+
+
 def _write_nodes(writer: StoreWriter, prep: _Prepared, result: CleanResult,
-                 report: FileReport, seen: set[str]) -> None:
+                 report: FileReport, seen: set[str], states: dict[str, RowState]) -> None:
     kind = prep.kind
     assert kind.label is not None
-    states = writer.row_states(kind.label)
     created: list[Record] = []
     changed: list[Record] = []
     source = prep.source
     for row in result.rows:
-        key = row_key(kind, row.values) or ""   # clean rows always have their key
+        key = row.key
         seen.add(key)
         state = states.get(key)
         if state is not None and state.row_hash == row.row_hash and not state.absent \
@@ -233,12 +374,18 @@ def _write_nodes(writer: StoreWriter, prep: _Prepared, result: CleanResult,
             writer.replace_owned_edges(kind.label, [r.node.key for r in batch if r.node], edges)
         else:   # new nodes own no edges yet: nothing to drop
             writer.write_edges(edges)
+    for rec in created + changed:
+        if rec.node is not None:
+            states[rec.node.key] = RowState(rec.node.row_hash, rec.node.active, False, source)
     if prep.request.mode == "full":
         gone = [k for k, s in states.items()
                 if s.source == prep.source and not s.absent and k not in seen]
         if gone:
             writer.deactivate_nodes(kind.label, gone, "absent_from_snapshot")
             report.deactivated += len(gone)
+            for k in gone:
+                old = states[k]
+                states[k] = RowState(old.row_hash, False, True, old.source)
 
 
 def _stamp_inactive(writer: StoreWriter, label: str, created: list[Record],
@@ -307,10 +454,11 @@ def _write_links(writer: StoreWriter, prep: _Prepared, result: CleanResult,
 QUARANTINE_COLUMNS = ("行号", "原因代码", "原因", "reason")
 
 
-def _write_quarantine(staging: Path, prep: _Prepared, rejected: list[RejectedRow]) -> Path:
+def _write_quarantine(staging: Path, prep: _Prepared, table: Table,
+                      rejected: list[RejectedRow]) -> Path:
     """The original rows (person data masked) with a reason code, in Chinese and English."""
     path = staging / f"{prep.request.path.stem}.{prep.kind.name}.quarantine.csv"
-    headers = list(prep.table.headers)
+    headers = list(table.headers)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)
         out.writerow([*QUARANTINE_COLUMNS, *headers, "原始行"])

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-__all__ = ["BadRow", "ReadError", "Table", "file_sha256", "read_table"]
+__all__ = ["BadRow", "ReadError", "Table", "TableHead", "file_sha256", "read_header", "read_table"]
 
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
@@ -97,6 +97,37 @@ class Table:
     sheet: str | None
     bad_rows: list[BadRow]
     file_hash: str
+
+
+@dataclass(frozen=True)
+class TableHead:
+    """What a run needs of a file before writing: its headers, encoding and hash.
+
+    ``table`` is the whole table when reading the headers already meant reading it
+    all (Excel); for CSV it is None and the rows are parsed only when the file's turn
+    comes (so a run holds one file's rows at a time, and a file skipped as unchanged
+    is never parsed).
+    """
+
+    path: Path
+    headers: list[str]
+    encoding: str | None
+    sheet: str | None
+    file_hash: str
+    table: Table | None = None
+
+
+def read_header(path: Path, *, sheet: str | None = None, encoding: str | None = None
+                ) -> TableHead:
+    """Check a file as :func:`read_table` does (every whole-file ReadError surfaces
+    here) and return its headers; CSV rows are not parsed yet."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return _csv_head(path, encoding)
+    table = read_table(path, sheet=sheet, encoding=encoding)
+    return TableHead(table.path, table.headers, table.encoding, table.sheet, table.file_hash,
+                     table)
 
 
 def file_sha256(path: Path) -> str:
@@ -205,7 +236,7 @@ class _Decoded:
     bad_rows: list[BadRow]
 
 
-def _read_csv(path: Path, encoding: str | None) -> Table:
+def _csv_bytes(path: Path, encoding: str | None) -> tuple[str, _Decoded]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -216,7 +247,28 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
     if raw.startswith(b"PK\x03\x04"):
         raise _unreadable(path, "内容是 Excel/ZIP 文件，请使用 .xlsx 扩展名 / content is an "
                                 "Excel/ZIP file, use the .xlsx extension")
-    decoded = _decode(path, raw, encoding)
+    return file_hash, _decode(path, raw, encoding)
+
+
+def _csv_head(path: Path, encoding: str | None) -> TableHead:
+    file_hash, decoded = _csv_bytes(path, encoding)
+    data = decoded.utf8
+    blank = _BLANK_PREFIX.match(data)
+    start = blank.end() if blank else 0
+    if start >= len(data) or not data[start:].strip():
+        raise _empty(path)
+    end_match = _LINE_END.search(data, start)
+    first = data[start:end_match.start() if end_match else len(data)].decode("utf-8")
+    if first.count('"') % 2:   # a quoted newline inside the header: parse it properly
+        headers = _parse_csv(path, data, path.suffix.lower() == ".tsv")[0]
+    else:
+        delimiter = _sniff_delimiter(first, path.suffix.lower() == ".tsv")
+        headers = next(csv.reader([first], delimiter=delimiter))
+    return TableHead(path, headers, decoded.encoding, None, file_hash)
+
+
+def _read_csv(path: Path, encoding: str | None) -> Table:
+    file_hash, decoded = _csv_bytes(path, encoding)
     headers, rows, lines, bad = _parse_csv(path, decoded.utf8, path.suffix.lower() == ".tsv")
     bad_rows = sorted(decoded.bad_rows + bad, key=lambda b: b.line)
     return Table(path=path, headers=headers, frame=_frame(rows, _unique_labels(headers)),

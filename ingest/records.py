@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from graph import model as m
@@ -64,6 +65,14 @@ def _area_target(props: dict[str, Any]) -> tuple[str, str] | None:
     return m.PLACE, m.place_key(kind, area)
 
 
+@lru_cache(maxsize=65536)
+def _place_node(dst: str) -> NodeRow:
+    """The implied Place node of a park/building key (shared: nobody mutates it)."""
+    place_kind, _, name = dst.partition(":")
+    return NodeRow(m.PLACE, dst, {"key": dst, "name": name, "place_kind": place_kind},
+                   "", "derived")
+
+
 def build_record(kind: Kind, row: CleanRow, source: str) -> Record:
     if kind.label is None:
         v = row.values
@@ -72,30 +81,34 @@ def build_record(kind: Kind, row: CleanRow, source: str) -> Record:
                        row_hash=row.row_hash, source=source)
         return Record(None, link=link)
     props, active = _node_props(kind, row)
-    key = props[m.LABELS[kind.label].key]
-    node = NodeRow(kind.label, str(key), props, row.row_hash, source, active)
+    label = kind.label
+    key = str(props[m.LABELS[label].key])
+    node = NodeRow(label, key, props, row.row_hash, source, active)
     rec = Record(node)
+    edges = rec.edges
     for ref in kind.references:
         value = props.get(ref.field)
         if value is None or value == "":
             continue
-        if ref.rel == m.SERVES_AREA:
+        rel = ref.rel
+        if rel == m.SERVES_AREA:
             target = _area_target(props)
             if target is None:
                 continue
             targets = [target]
-        elif ref.rel == m.IN_PLACE:
+        elif rel == m.IN_PLACE:
             place_kind = m.PARK if ref.field == "park" else m.BUILDING
             targets = [(m.PLACE, m.place_key(place_kind, value))]
+        elif isinstance(value, list):
+            dst_label = ref.targets[0]
+            targets = [(dst_label, str(k)) for k in value]
         else:
-            keys = value if isinstance(value, list) else [value]
-            targets = [(ref.targets[0], str(k)) for k in keys]
-        for label, dst in targets:
-            if label == m.PLACE:
-                rec.places.append(NodeRow(m.PLACE, dst, {
-                    "key": dst, "name": dst.split(":", 1)[1], "place_kind": dst.split(":", 1)[0]},
-                    "", "derived"))
-            src_label = kind.label
-            rec.edges.append(EdgeRow(ref.rel, src_label, node.key, label, dst,
-                                     owner_label=kind.label, owner_key=node.key))
+            edges.append(EdgeRow(rel, label, key, ref.targets[0], str(value),
+                                 owner_label=label, owner_key=key))
+            continue
+        for dst_label, dst in targets:
+            if dst_label == m.PLACE:
+                rec.places.append(_place_node(dst))
+            edges.append(EdgeRow(rel, label, key, dst_label, dst,
+                                 owner_label=label, owner_key=key))
     return rec

@@ -20,12 +20,16 @@ from datetime import date
 from functools import partial
 from typing import Any
 
+import numpy as np
 import orjson
 
 from ingest import validate as v
 from ingest.contract import Kind
 from ingest.headers import HeaderMatch
 from ingest.readers import Table
+
+#: bump when cleaning or hashing changes what a row becomes: re-runs then clean again
+CLEANING_VERSION = 1
 
 
 @dataclass(slots=True)
@@ -35,6 +39,8 @@ class CleanRow:
     extras: dict[str, str]
     #: the row's content hash: what "unchanged" is decided on
     row_hash: str = ""
+    #: the store key (:func:`row_key`); clean rows always have one
+    key: str = ""
 
 
 @dataclass
@@ -54,6 +60,8 @@ class CleanResult:
     rejected: list[RejectedRow]
     duplicates_merged: int = 0
     extra_columns: list[str] = field(default_factory=list)
+    #: a row was rejected for a date relative to the run date (a later run may accept it)
+    time_sensitive: bool = False
 
 
 def mask_raw_id(raw: str) -> str:
@@ -110,15 +118,53 @@ _MEMO_TYPES = frozenset({"date", "bool", "region", "industry", "org_status", "pa
                          "int", "enum"})
 
 
+_MISSING: Any = object()
+#: the message of an ID number whose birth date is after the run date
+_ID_FUTURE_EN = "birth date in ID number is in the future"
+
+_USCC_LUT = np.full(256, -1, dtype=np.int64)
+for _i, _c in enumerate(v._USCC_CHARS):
+    _USCC_LUT[ord(_c)] = _i
+_USCC_W = np.array(v._USCC_WEIGHTS, dtype=np.int64)
+
+
+def _uscc_column(texts: list[str]) -> list[Any]:
+    """``clean_uscc`` over a column: the common case (18 ASCII characters with a right
+    check character) checked in one numpy pass; everything else through the scalar
+    cleaner, which produces the exact error."""
+    out: list[Any] = [None] * len(texts)
+    fast = [i for i, t in enumerate(texts) if len(t) == 18 and t.isascii()]
+    if fast:
+        blob = "".join([texts[i] for i in fast]).upper().encode("ascii")
+        codes = _USCC_LUT[np.frombuffer(blob, dtype=np.uint8).reshape(-1, 18)]
+        check = (31 - (codes[:, :17] * _USCC_W).sum(axis=1) % 31) % 31
+        ok = (codes >= 0).all(axis=1) & (codes[:, 17] == check)
+        for j in np.flatnonzero(ok).tolist():
+            out[fast[j]] = blob[18 * j:18 * j + 18].decode("ascii")
+    for i, t in enumerate(texts):
+        if out[i] is None and t:
+            try:
+                out[i] = v.clean_uscc(t)
+            except v.FieldError as exc:
+                out[i] = exc
+    return out
+
+
 def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: bytes,
                 last_row_wins: bool = False) -> CleanResult:
-    """Validate every row of ``table`` against ``match.kind``."""
+    """Validate every row of ``table`` against ``match.kind``.
+
+    Column by column: each column is stripped in one pass, low-cardinality columns are
+    cleaned once per distinct value, credit codes in one numpy pass; rows are assembled
+    only at the end.
+    """
     kind = match.kind
     frame = table.frame
     n = len(frame)
     cleaners = _cleaners(today, person_key)
-    values: list[dict[str, Any]] = [{} for _ in range(n)]
     errors: list[tuple[str, str, str] | None] = [None] * n
+    names: list[str] = []
+    columns: list[list[Any]] = []
     for pos, name in match.columns.items():
         f = kind.field(name)
         base = f.type.split(":", 1)[0]
@@ -127,50 +173,90 @@ def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: by
             cleaner: Cleaner = partial(v.clean_enum, enum=enum_name)
         else:
             cleaner = cleaners[base]
-        memo: dict[str, Any] | None = {} if base in _MEMO_TYPES else None
-        column = frame.iloc[:, pos].tolist()
-        for i, raw in enumerate(column):
-            text = raw.strip() if isinstance(raw, str) else ""
+        texts = [raw.strip() if isinstance(raw, str) else "" for raw in frame.iloc[:, pos].tolist()]
+        out: list[Any]
+        if base == "text":
+            out = texts
+        elif base == "uscc":
+            out = _uscc_column(texts)
+        elif base in _MEMO_TYPES:
+            memo: dict[str, Any] = {}
+            for text in set(texts):
+                if text:
+                    try:
+                        memo[text] = cleaner(text)
+                    except v.FieldError as exc:
+                        memo[text] = exc
+            out = [memo[t] if t else None for t in texts]
+        else:
+            out = [None] * n
+            for i, text in enumerate(texts):
+                if text:
+                    try:
+                        out[i] = cleaner(text)
+                    except v.FieldError as exc:
+                        out[i] = exc
+        # one pass for what goes wrong: empty cells and cleaner errors, first cell wins
+        missing = (f"缺少必填项: {f.header}", f"required column {f.alias} is empty")
+        col: list[Any] = []
+        append = col.append
+        for i, (text, value) in enumerate(zip(texts, out, strict=True)):
             if not text:
                 if f.required and errors[i] is None:
-                    errors[i] = ("missing_required", f"缺少必填项: {f.header}",
-                                 f"required column {f.alias} is empty")
-                continue
-            if memo is not None and text in memo:
-                out = memo[text]
-            else:
-                try:
-                    out = cleaner(text)
-                except v.FieldError as exc:
-                    out = exc
-                if memo is not None:
-                    memo[text] = out
-            if isinstance(out, v.FieldError):
+                    errors[i] = ("missing_required", *missing)
+                append(_MISSING)
+            elif isinstance(value, v.FieldError):
                 if errors[i] is None:
-                    errors[i] = (out.code, f"{f.header}: {out.zh}", f"{f.alias}: {out.en}")
-                continue
-            values[i][name] = out
+                    errors[i] = (value.code, f"{f.header}: {value.zh}", f"{f.alias}: {value.en}")
+                append(_MISSING)
+            else:
+                append(value)
+        names.append(name)
+        columns.append(col)
+        del texts, out
+    values: list[dict[str, Any]] = [
+        {k: x for k, x in zip(names, cells, strict=True) if x is not _MISSING}
+        for cells in zip(*columns, strict=True)] if columns else [{} for _ in range(n)]
+    del columns
     _legacy_only(kind, values, errors, frame, match)
+    time_sensitive = any(e is not None and (e[0] == "future_date" or e[2].endswith(_ID_FUTURE_EN))
+                         for e in errors)
     extras_pos = list(match.extras.items())
     headers = table.headers
     rows: list[CleanRow] = []
     rejected: list[RejectedRow] = []
-    records = frame.itertuples(index=False, name=None)
-    for i, cells in enumerate(records):
-        line = table.lines[i]
+    lines = table.lines
+    extra_columns = [frame.iloc[:, p].tolist() for p, _ in extras_pos]
+    extra_names = [name for _, name in extras_pos]
+    kind_name = kind.name
+    key_of = _key_function(kind)
+    for i, vals in enumerate(values):
         if errors[i] is not None:
             code, zh, en = errors[i]  # type: ignore[misc]
+            cells = frame.iloc[i].tolist()
             original = _original(headers, match, cells)
-            key = row_key(kind, values[i])
-            rejected.append(RejectedRow(line, original, code, zh, en, key))
+            rejected.append(RejectedRow(lines[i], original, code, zh, en, key_of(vals)))
             continue
-        extras = {name: cells[p] for p, name in extras_pos if cells[p] != ""}
-        row = CleanRow(line, values[i], extras)
-        row.row_hash = row_hash(kind.name, row.values, extras)
-        rows.append(row)
-    result = CleanResult(rows, rejected, extra_columns=[n for _, n in extras_pos])
+        extras = {name: c[i] for name, c in zip(extra_names, extra_columns) if c[i] != ""} \
+            if extra_names else {}
+        rows.append(CleanRow(lines[i], vals, extras, row_hash(kind_name, vals, extras),
+                             key_of(vals) or ""))
+    result = CleanResult(rows, rejected, extra_columns=extra_names,
+                         time_sensitive=time_sensitive)
     _resolve_duplicates(kind, result, table, match, last_row_wins)
     return result
+
+
+def _key_function(kind: Kind) -> Callable[[dict[str, Any]], str | None]:
+    """:func:`row_key` for one kind, with the one-field case without a join."""
+    if len(kind.key) == 1:
+        (field_name,) = kind.key
+
+        def one(values: dict[str, Any]) -> str | None:
+            p = values.get(field_name)
+            return None if p is None or p == "" else str(p)
+        return one
+    return partial(row_key, kind)
 
 
 def _original(headers: list[str], match: HeaderMatch, cells: Sequence[str]) -> dict[str, str]:
@@ -215,7 +301,7 @@ def _resolve_duplicates(kind: Kind, result: CleanResult, table: Table, match: He
     """Exact duplicates merge; differing rows with one key are all quarantined."""
     by_key: dict[str, list[CleanRow]] = {}
     for row in result.rows:
-        by_key.setdefault(row_key(kind, row.values) or "", []).append(row)
+        by_key.setdefault(row.key, []).append(row)
     if all(len(group) == 1 for group in by_key.values()):
         return
     keep: list[CleanRow] = []

@@ -191,9 +191,9 @@ def demo(
         run_server(api_settings)
 
 
-import api.cli_coverage  # noqa: F401  (registers the coverage commands on ``app``)
-import api.cli_serve  # noqa: F401  (serve, user)
-import api.cli_viz  # noqa: F401  (viz, chart)
+import api.cli_coverage  # registers the coverage commands on ``app``
+import api.cli_serve  # serve, user
+import api.cli_viz  # viz, chart
 
 
 def main() -> None:

@@ -285,6 +285,18 @@ class EmbeddedWriter(StoreWriter):
             " VALUES (?, ?, ?, ?)",
             ((row.run_id, row.scope_kind, row.code, _dumps(row.figures)) for row in rows))
 
+    def copy_last_snapshot(self, settings: JSON) -> bool:
+        row = self.conn.execute(
+            "SELECT run_id, figures FROM snapshots WHERE scope_kind = 'all'"
+            " ORDER BY run_id DESC LIMIT 1").fetchone()
+        if row is None or orjson.loads(row[1]).get("settings") != settings:
+            return False
+        self.conn.execute(
+            "INSERT OR REPLACE INTO snapshots (run_id, scope_kind, code, figures)"
+            " SELECT ?, scope_kind, code, figures FROM snapshots WHERE run_id = ?",
+            (self.run_id, row[0]))
+        return True
+
     def finish(self, record: RunRecord) -> None:
         self.restore_indexes()
         self.conn.execute(

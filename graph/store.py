@@ -207,6 +207,11 @@ class StoreWriter(abc.ABC):
         """Store this run's coverage figures for the trend."""
 
     @abc.abstractmethod
+    def copy_last_snapshot(self, settings: JSON) -> bool:
+        """Give this run the figures of the latest run that has any, if they were taken
+        under ``settings``; False (nothing copied) otherwise."""
+
+    @abc.abstractmethod
     def finish(self, record: RunRecord) -> None:
         """Store the run record; the run commits when the context exits cleanly."""
 

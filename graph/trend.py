@@ -65,9 +65,13 @@ def snapshot_rows(orgs: pd.DataFrame, committees: Committees, run_id: int,
     return rows
 
 
-def record_snapshot(writer: StoreWriter, settings: r.CoverageSettings) -> None:
-    """Called by the ingest pipeline inside the run's transaction, before commit. Only
-    the first half of the facts (statuses and committees) is built."""
+def record_snapshot(writer: StoreWriter, settings: r.CoverageSettings, *,
+                    changed: bool = True) -> None:
+    """Called by the ingest pipeline inside the run's transaction, before commit. A run
+    that changed nothing repeats the last figures (when taken under the same settings);
+    otherwise only the first half of the facts (statuses and committees) is built."""
+    if not changed and writer.copy_last_snapshot(settings.describe()):
+        return
     core = build_core(writer.view())
     writer.write_snapshot(snapshot_rows(core.orgs, core.committees, writer.run_id, settings))
 

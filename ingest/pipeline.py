@@ -170,7 +170,8 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
             if any(staging.iterdir()):
                 # moved before commit: a run whose record names a file always has it
                 staging.rename(run_dir)
-            record_snapshot(writer, coverage or CoverageSettings())
+            record_snapshot(writer, coverage or CoverageSettings(), changed=any(
+                f.created or f.updated or f.deactivated for f in reports))
             writer.finish(record)
         if progress:
             progress("done", len(prepared), len(prepared))

@@ -315,3 +315,14 @@ def test_member_findings_follow_the_region(facts: Facts) -> None:
     assert counts["unaffiliated_member"] == 0 and counts["orphan_party_org"] == 0
     counts = finding_counts(facts, scope=Scope(region="445202002"), settings=S)
     assert counts["unaffiliated_member"] == 2 and counts["orphan_party_org"] == 1
+
+
+def test_an_unchanged_run_repeats_the_last_figures(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s.sqlite")
+    _ingest(store, district_files(), "full", tmp_path / "q")
+    _ingest(store, district_files(), "full", tmp_path / "q")
+    points = trend(store.view(), scope=Scope())["points"]
+    assert [p["run_id"] for p in points] == [1, 2]
+    assert points[0]["statuses"] == points[1]["statuses"] and points[1]["in_scope"] == 10
+    c04 = trend(store.view(), scope=Scope(committee="C04"))["points"]
+    assert [p["in_scope"] for p in c04] == [2, 2]

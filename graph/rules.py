@@ -8,6 +8,7 @@ report (``settings.describe()``).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Final
@@ -63,7 +64,7 @@ EXCLUSION_ZH: Final = {
     NOT_OPERATING: "核查为空壳/僵尸/失联",
 }
 _STATE_WORDS: Final = ("国有", "全民所有制", "集体")
-_INDIVIDUAL_WORDS: Final = ("个体工商户", "个体户")
+_INDIVIDUAL_WORDS: Final = ("个体",)
 #: verification results that take a unit out of the denominator (实体运营 only)
 NOT_OPERATING_RESULTS: Final = frozenset({"空壳", "僵尸", "失联"})
 FULL_MEMBER: Final = "正式党员"
@@ -101,12 +102,20 @@ class CoverageSettings:
                    if self.check_committee_flag else ""))
 
 
+def _text(entity_type: str | None) -> str:
+    """企业类型 in one form: NFKC (full-width brackets and letters folded)."""
+    return unicodedata.normalize("NFKC", entity_type) if isinstance(entity_type, str) else ""
+
+
 def is_state_owned(entity_type: str | None) -> bool:
-    return isinstance(entity_type, str) and any(w in entity_type for w in _STATE_WORDS)
+    """国有 / 全民所有制 / 集体 in the 企业类型 (but 非国有控股 is not state-owned)."""
+    t = _text(entity_type).replace("非国有", "")
+    return any(w in t for w in _STATE_WORDS)
 
 
 def is_individual(entity_type: str | None) -> bool:
-    return isinstance(entity_type, str) and any(w in entity_type for w in _INDIVIDUAL_WORDS)
+    """个体工商户 (also written 个体户 or plain 个体)."""
+    return any(w in _text(entity_type) for w in _INDIVIDUAL_WORDS)
 
 
 def exclusion(*, active: bool, org_kind: str, entity_type: str | None,
@@ -343,7 +352,7 @@ def ownership_columns(entity_type: str | None) -> tuple[str, ...]:
     invested; 港澳台商经济控制 / 外商经济控制 equal the 投资 columns (the registry has no
     controlling-share data, see docs/coverage.md).
     """
-    t = (entity_type if isinstance(entity_type, str) else "").replace("（", "(").replace("）", ")")
+    t = _text(entity_type)
     cols: list[str] = []
     for col, words in OWNERSHIP_RULES:
         if any(w in t for w in words):

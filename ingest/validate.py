@@ -39,7 +39,6 @@ from stdnum.cn import ric as _ric
 
 __all__ = [
     "ENUMS",
-    "OWNERSHIP_CLASSES",
     "REASON_CODES",
     "REASON_TEXT",
     "FieldError",
@@ -53,13 +52,10 @@ __all__ = [
     "clean_region_code",
     "clean_uscc",
     "hash_id_number",
-    "is_individual_business",
-    "is_state_or_collective",
     "mask_id_number",
     "mask_phone",
     "normalize_org_status",
     "normalize_party_org_status",
-    "ownership_class",
     "split_list",
 ]
 
@@ -795,69 +791,3 @@ def split_list(raw: str) -> list[str]:
     if not raw:
         return []
     return list(dict.fromkeys(p for p in (x.strip() for x in _LIST_SEP_RE.split(raw)) if p))
-
-
-def is_state_or_collective(entity_type: str) -> bool:
-    """True for state-owned or collective entity types (国有, 全民所有制, 集体).
-
-    These are outside the "two new" scope (non-public economy).  '非国有' is not state.
-    """
-    s = unicodedata.normalize("NFKC", entity_type).replace("非国有", "")
-    return "国有" in s or "全民所有制" in s or "集体" in s
-
-
-def is_individual_business(entity_type: str) -> bool:
-    """True for 个体工商户 / 个体户 / 个体 (individual businesses)."""
-    return "个体" in entity_type
-
-
-# Editable mapping from 企业类型 substrings to the ownership classes of the statistics
-# sheet.  Order matters: the first substring found wins, so the most specific comes
-# first (e.g. '港澳台法人独资' before '港澳台').  Matching is done on the NFKC form of
-# the entity type, so keys use ASCII parentheses.  Entity types that match nothing and
-# are not state/collective fall back to 私有经济控制.
-OWNERSHIP_CLASSES: Final[dict[str, str]] = {
-    "个人独资企业": "私营独资",
-    "私营独资": "私营独资",
-    "港澳台独资": "港澳台商独资",
-    "港澳台法人独资": "港澳台商独资",
-    "港澳台自然人独资": "港澳台商独资",
-    "台港澳独资": "港澳台商独资",
-    "台港澳法人独资": "港澳台商独资",
-    "台港澳自然人独资": "港澳台商独资",
-    "港澳台": "港澳台商投资",
-    "台港澳": "港澳台商投资",
-    "外国法人独资": "外商独资",
-    "外国自然人独资": "外商独资",
-    "外商独资": "外商独资",
-    "外商投资": "外商投资",
-    "外资": "外商投资",
-    "中外合资": "外商投资",
-    "中外合作": "外商投资",
-    "有限责任公司(自然人投资或控股)": "私有经济控制",
-    "自然人": "私有经济控制",
-    "私营": "私有经济控制",
-    "合伙企业": "私有经济控制",
-    "股份有限公司": "私有经济控制",
-}
-_DEFAULT_OWNERSHIP: Final = "私有经济控制"
-
-
-@lru_cache(maxsize=4096)
-def _ownership_class(entity_type: str) -> str | None:
-    s = _nfkc(entity_type)
-    if not s or is_state_or_collective(s):
-        return None
-    for needle, cls in OWNERSHIP_CLASSES.items():
-        if needle in s:
-            return cls
-    return _DEFAULT_OWNERSHIP
-
-
-def ownership_class(entity_type: str) -> str | None:
-    """Ownership class for the statistics sheet, or None for empty / state / collective.
-
-    Note: results are cached, so edits to :data:`OWNERSHIP_CLASSES` at runtime need
-    ``_ownership_class.cache_clear()``.
-    """
-    return _ownership_class(entity_type)

@@ -670,61 +670,6 @@ def test_split_list() -> None:
     assert v.split_list("single") == ["single"]
 
 
-def test_state_and_individual() -> None:
-    assert v.is_state_or_collective("国有独资公司")
-    assert v.is_state_or_collective("有限责任公司(国有控股)")
-    assert v.is_state_or_collective("全民所有制")
-    assert v.is_state_or_collective("集体所有制")
-    assert not v.is_state_or_collective("有限责任公司(自然人投资或控股)")
-    assert not v.is_state_or_collective("有限责任公司(非国有控股)")
-    assert v.is_individual_business("个体工商户")
-    assert v.is_individual_business("个体户")
-    assert v.is_individual_business("个体")
-    assert not v.is_individual_business("个人独资企业")
-
-
-@pytest.mark.parametrize(
-    ("entity_type", "expected"),
-    [
-        ("个人独资企业", "私营独资"),
-        ("有限责任公司（台港澳法人独资）", "港澳台商独资"),
-        ("有限责任公司(港澳台法人独资)", "港澳台商独资"),
-        ("有限责任公司（台港澳与境内合资）", "港澳台商投资"),
-        ("有限责任公司（外国法人独资）", "外商独资"),
-        ("有限责任公司（中外合资）", "外商投资"),
-        ("股份有限公司（中外合资、未上市）", "外商投资"),
-        ("有限责任公司（自然人投资或控股）", "私有经济控制"),
-        ("有限责任公司(自然人独资)", "私有经济控制"),
-        ("普通合伙企业", "私有经济控制"),
-        ("股份有限公司(非上市、自然人投资或控股)", "私有经济控制"),
-        ("农民专业合作社", "私有经济控制"),
-        ("国有独资公司", None),
-        ("集体所有制", None),
-        ("全民所有制", None),
-        ("", None),
-        ("  ", None),
-    ],
-)
-def test_ownership_class(entity_type: str, expected: str | None) -> None:
-    assert v.ownership_class(entity_type) == expected
-
-
-def test_ownership_classes_values_known() -> None:
-    assert set(v.OWNERSHIP_CLASSES.values()) == {
-        "私营独资",
-        "港澳台商独资",
-        "港澳台商投资",
-        "外商独资",
-        "外商投资",
-        "私有经济控制",
-    }
-    keys = list(v.OWNERSHIP_CLASSES)
-    # most specific first: a key that contains an earlier key would be unreachable
-    for i, later in enumerate(keys):
-        for earlier in keys[:i]:
-            assert earlier not in later, (earlier, later)
-
-
 @given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=17, max_size=17))
 def test_fast_uscc_check_char_equals_stdnum(body: str) -> None:
     from stdnum.cn import uscc as std_uscc

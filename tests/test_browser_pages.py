@@ -17,8 +17,7 @@ from api.accounts import Role
 from api.app import create_app
 from api.config import ApiSettings
 from graph.embedded import EmbeddedStore
-from ingest.pipeline import IngestRequest, run_ingest
-from tests.conftest import DISTRICT, PERSON_KEY, TODAY, district_files
+from tests.conftest import PERSON_KEY, ingest_district
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -38,11 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     d = tmp_path_factory.mktemp("browser")
     store = EmbeddedStore(d / "store.sqlite")
-    run_ingest(store, [IngestRequest(p, mode="full") for p in district_files()],
-               person_key=PERSON_KEY, quarantine_dir=d / "q", today=TODAY)
-    run_ingest(store, [IngestRequest(p, mode="delta") for p in
-                       sorted((DISTRICT.parent / "district_extra").glob("*.csv"))],
-               person_key=PERSON_KEY, quarantine_dir=d / "q", today=TODAY)
+    ingest_district(store, d / "q")
     store.close()
     port = _free_port()
     settings = ApiSettings(secret_key="b" * 32, data_dir=d, store=str(d / "store.sqlite"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DISTRICT, PERSON_KEY, TODAY, district_files
+from conftest import DISTRICT, PERSON_KEY, TODAY, district_files, ingest_district
 
 from graph import model as m
 from graph import rules as r
@@ -67,8 +67,7 @@ def _ingest(store: EmbeddedStore, paths: list[Path], mode: str, qdir: Path) -> N
 def district_store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
     d = tmp_path_factory.mktemp("coverage")
     store = EmbeddedStore(d / "store.sqlite")
-    _ingest(store, district_files(), "full", d / "q")
-    _ingest(store, sorted(EXTRA.glob("*.csv")), "delta", d / "q")
+    ingest_district(store, d / "q")
     return store
 
 

@@ -39,7 +39,7 @@ from graph.embedded import EmbeddedStore
 from graph.errors import NotFound, UsageError
 from graph.facts import Facts, build_facts
 from graph.scope import Scope, scope_mask
-from tests.conftest import DISTRICT, PERSON_KEY, TODAY, csv_rows, district_files
+from tests.conftest import DISTRICT, PERSON_KEY, TODAY, csv_rows, district_files, ingest_district
 from viz.charts import findings_chart, rates_chart, trend_chart
 from viz.model import Picture, link_file
 from viz.pictures import build_picture
@@ -73,8 +73,7 @@ def _ingest(store: EmbeddedStore, paths: list[Path], mode: str, qdir: Path) -> N
 def facts(tmp_path_factory: pytest.TempPathFactory) -> Facts:
     d = tmp_path_factory.mktemp("viz")
     store = EmbeddedStore(d / "store.sqlite")
-    _ingest(store, district_files(), "full", d / "q")
-    _ingest(store, sorted(EXTRA.glob("*.csv")), "delta", d / "q")
+    ingest_district(store, d / "q")
     return build_facts(store.view())
 
 

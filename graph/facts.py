@@ -264,13 +264,13 @@ def build_facts(view: StoreView) -> Facts:
     mem = mem[mem["active"]].copy()
     mem["party_org"] = mem["member_id"].map(member_of.drop_duplicates("src")
                                             .set_index("src")["dst"])
-    mem["party_org_active"] = mem["party_org"].map(po["active"]).fillna(False).astype(bool)
+    mem["party_org_active"] = mem["party_org"].map(po["active"]).astype(object).eq(True)
     mem["employer"] = mem["member_id"].map(employed.drop_duplicates("src")
                                            .set_index("src")["dst"])
-    mem["region_code"] = mem["employer"].map(o["region_code"]).fillna(
-        mem["party_org"].map(po["region_code"]))
-    mem["committee"] = mem["employer"].map(o["committee"].astype(object)).fillna(
-        mem["party_org"].map(po["committee"]))
+    for col, own in (("region_code", o["region_code"]), ("committee", o["committee"])):
+        by_employer = mem["employer"].map(own.astype(object)).astype(object)
+        by_branch = mem["party_org"].map(po[col].astype(object)).astype(object)
+        mem[col] = by_employer.where(by_employer.notna(), by_branch)
     mem = mem.sort_values("member_id").set_index("member_id", drop=False)
     for frame in (po, mem):  # fast region masks (see graph.scope)
         frame["county"] = frame["region_code"].astype("str").str[:6].astype("category")

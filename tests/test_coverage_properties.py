@@ -252,7 +252,7 @@ def ingested(district: District, runs: tuple[tuple[str, ...], ...] = (KINDS,),
             with contextlib.ExitStack() as run:
                 if snapshots is not None and not snapshots[i]:
                     run.enter_context(mock.patch("ingest.pipeline.record_snapshot",
-                                                 lambda writer, settings: None))
+                                                 lambda writer, settings, **kw: None))
                 record = ingest(store, [paths[k] for k in kinds], qdir=directory / "q")
             # the generator writes only valid rows: a quarantined row is a test bug
             assert all(f.quarantined == 0 for f in record.files), \

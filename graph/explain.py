@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from graph import model as m
 from graph import rules as r
 from graph.errors import NotFound
@@ -24,7 +22,7 @@ from graph.findings import (
     node_name,
     opt,
     opt_int,
-    org_finding_masks,
+    org_finding_kinds,
 )
 from graph.scope import Scope, in_scope_mask, region_visible, report_header
 from graph.store import StoreView
@@ -70,13 +68,8 @@ def explain_org(facts: Facts, view: StoreView, uscc: str, *, scope: Scope,
     exclusion = row["excluded"] or (r.INDIVIDUAL if row["individual"] and scoped is False
                                     else None)
     status = row["status"]
-    findings = []
-    if scoped:
-        one = {k: v[pos:pos + 1] for k, v in facts.cols.items()}
-        masks = org_finding_masks(facts, one, np.ones(1, dtype=bool), settings,
-                                  [k for k in r.FINDINGS if r.FINDING_SUBJECT[k] == m.ORGANIZATION])
-        findings = [make_finding(facts, kind, row, settings).as_json()
-                    for kind, hit in masks.items() if hit[0]]
+    findings = [make_finding(facts, kind, row, settings).as_json()
+                for kind in org_finding_kinds(facts, uscc, settings)]
     committee = row["committee"]
     mids = facts.members_of_org.get(uscc, [])
     mem = facts.members.loc[mids] if mids else facts.members.iloc[0:0]

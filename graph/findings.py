@@ -21,7 +21,14 @@ from graph import model as m
 from graph import rules as r
 from graph.errors import UsageError
 from graph.facts import Facts
-from graph.scope import Scope, member_mask, party_org_mask, report_header, scope_mask
+from graph.scope import (
+    Scope,
+    in_scope_mask,
+    member_mask,
+    party_org_mask,
+    report_header,
+    scope_mask,
+)
 
 JSON = dict[str, Any]
 PROOF_LIMIT = 10
@@ -106,6 +113,18 @@ def org_finding_masks(facts: Facts, cols: dict[str, np.ndarray], base: np.ndarra
         elif k == "report_mismatch":
             out[k] = base & cols["report_mismatch"]
     return out
+
+
+def org_finding_kinds(facts: Facts, uscc: str, settings: r.CoverageSettings) -> list[str]:
+    """The findings one unit has (none when it is outside the denominator), decided by
+    the same masks as the lists."""
+    pos = int(facts.orgs.index.get_loc(uscc))
+    if not in_scope_mask(facts, settings)[pos]:
+        return []
+    one = {k: v[pos:pos + 1] for k, v in facts.cols.items()}
+    kinds = [k for k in r.FINDINGS if r.FINDING_SUBJECT[k] == m.ORGANIZATION]
+    masks = org_finding_masks(facts, one, np.ones(1, dtype=bool), settings, kinds)
+    return [k for k, hit in masks.items() if hit[0]]
 
 
 def finding_positions(facts: Facts, *, scope: Scope, settings: r.CoverageSettings,

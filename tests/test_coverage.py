@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DISTRICT, PERSON_KEY, TODAY, district_files, ingest_district
+from conftest import DISTRICT, district_files, ingest, ingest_district
 
 from graph import model as m
 from graph import rules as r
@@ -39,7 +39,6 @@ from graph.facts import Facts, build_facts
 from graph.findings import finding_counts, findings_page, iter_findings
 from graph.scope import Scope
 from graph.trend import trend
-from ingest.pipeline import IngestRequest, run_ingest
 
 EXTRA = DISTRICT.parent / "district_extra"
 S = r.CoverageSettings()
@@ -58,11 +57,6 @@ E21, E22, E23, E24 = ("914452027000002100", "914452027000002201", "9144520270000
 E25, E26, E27 = "914452027000002504", "914452027000002605", "914452027000002706"
 
 
-def _ingest(store: EmbeddedStore, paths: list[Path], mode: str, qdir: Path) -> None:
-    run_ingest(store, [IngestRequest(p, mode=mode) for p in paths],  # type: ignore[arg-type]
-               person_key=PERSON_KEY, quarantine_dir=qdir, today=TODAY)
-
-
 @pytest.fixture(scope="module")
 def district_store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
     d = tmp_path_factory.mktemp("coverage")
@@ -79,7 +73,7 @@ def facts(district_store: EmbeddedStore) -> Facts:
 @pytest.fixture
 def run1_facts(tmp_path: Path) -> Facts:
     store = EmbeddedStore(tmp_path / "s.sqlite")
-    _ingest(store, district_files(), "full", tmp_path / "q")
+    ingest(store, district_files(), qdir=tmp_path / "q")
     return build_facts(store.view())
 
 
@@ -318,8 +312,8 @@ def test_member_findings_follow_the_region(facts: Facts) -> None:
 
 def test_an_unchanged_run_repeats_the_last_figures(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "s.sqlite")
-    _ingest(store, district_files(), "full", tmp_path / "q")
-    _ingest(store, district_files(), "full", tmp_path / "q")
+    ingest(store, district_files(), qdir=tmp_path / "q")
+    ingest(store, district_files(), qdir=tmp_path / "q")
     points = trend(store.view(), scope=Scope())["points"]
     assert [p["run_id"] for p in points] == [1, 2]
     assert points[0]["statuses"] == points[1]["statuses"] and points[1]["in_scope"] == 10

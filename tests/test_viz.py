@@ -39,7 +39,15 @@ from graph.embedded import EmbeddedStore
 from graph.errors import NotFound, UsageError
 from graph.facts import Facts, build_facts
 from graph.scope import Scope, scope_mask
-from tests.conftest import DISTRICT, PERSON_KEY, TODAY, csv_rows, district_files, ingest_district
+from tests.conftest import (
+    DISTRICT,
+    PERSON_KEY,
+    TODAY,
+    csv_rows,
+    district_files,
+    ingest,
+    ingest_district,
+)
 from viz.charts import findings_chart, rates_chart, trend_chart
 from viz.model import Picture, link_file
 from viz.pictures import build_picture
@@ -60,13 +68,6 @@ E21, E22, E23, E24 = ("914452027000002100", "914452027000002201", "9144520270000
                       "914452027000002403")
 PARK = "park:揭阳产业转移工业园"
 EXTERNAL = re.compile(r"\s*(https?:|//|javascript:)", re.IGNORECASE)
-
-
-def _ingest(store: EmbeddedStore, paths: list[Path], mode: str, qdir: Path) -> None:
-    from ingest.pipeline import IngestRequest, run_ingest
-
-    run_ingest(store, [IngestRequest(p, mode=mode) for p in paths],  # type: ignore[arg-type]
-               person_key=PERSON_KEY, quarantine_dir=qdir, today=TODAY)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,7 @@ def xss_facts(tmp_path_factory: pytest.TempPathFactory) -> Facts:
         lines = [",".join(header)] + [",".join(_csv_cell(row[h]) for h in header) for row in rows]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     store = EmbeddedStore(d / "store.sqlite")
-    _ingest(store, district_files(src), "full", d / "q")
+    ingest(store, district_files(src), qdir=d / "q")
     return build_facts(store.view())
 
 

@@ -14,16 +14,14 @@ user's region are left out, as in the explanation.
 
 from __future__ import annotations
 
-import numpy as np
-
 from graph import model as m
 from graph import rules as r
 from graph.alliances import alliance_candidates, alliance_detail
 from graph.errors import NotFound
 from graph.explain import RULE_ZH, status_reason
 from graph.facts import Facts
-from graph.findings import node_name, org_finding_masks
-from graph.scope import Scope, in_scope_mask
+from graph.findings import node_name, org_finding_kinds
+from graph.scope import Scope
 from viz.common import (
     DEFAULT_BUDGET,
     PICTURE_ZH,
@@ -63,13 +61,7 @@ def _add_covers(facts: Facts, uscc: str, nodes: dict[str, Node], edges: list[Edg
 
 def org_findings(facts: Facts, uscc: str, settings: r.CoverageSettings) -> list[str]:
     """The organisation's findings in Chinese (as ``explain_org`` lists them)."""
-    pos = int(facts.orgs.index.get_loc(uscc))
-    if not in_scope_mask(facts, settings)[pos]:
-        return []
-    one = {k: v[pos:pos + 1] for k, v in facts.cols.items()}
-    kinds = [k for k in r.FINDINGS if r.FINDING_SUBJECT[k] == m.ORGANIZATION]
-    masks = org_finding_masks(facts, one, np.ones(1, dtype=bool), settings, kinds)
-    return [r.FINDING_ZH[k] for k, hit in masks.items() if hit[0]]
+    return [r.FINDING_ZH[k] for k in org_finding_kinds(facts, uscc, settings)]
 
 
 def org_picture(facts: Facts, uscc: str, *, scope: Scope, settings: r.CoverageSettings,

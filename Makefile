@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench lint typecheck clean browser
+.PHONY: install demo test bench lint typecheck clean test-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fugai needs Python >= 3.11")'
@@ -18,11 +18,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/fugai demo --size $(or $(SIZE),small) --serve
 
-# Debian's chromium + CJK fonts for the browser tests (skipped, and reported, without them)
-browser:
-	sh scripts/install-browser.sh
+# Debian's chromium + CJK fonts (browser tests) and docker-compose (compose check);
+# the tests that need them are skipped, and reported, without them
+test-deps:
+	sh scripts/install-test-deps.sh
 
-test: $(STAMP) browser
+test: $(STAMP) test-deps
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -121,3 +123,41 @@ def demo_admin(settings: ApiSettings) -> str | None:
         return pw
     finally:
         accounts.close()
+
+
+@app.command("inbox")
+def inbox_cmd(directory: Annotated[Path, typer.Argument(help="收件目录")],
+              mode: Annotated[str, typer.Option(help="full 全量 / delta 增量")] = "full",
+              at: Annotated[str | None, typer.Option(
+                  help="每天在此时间 (HH:MM) 导入; 不指定时导入一次后退出")] = None,
+              format: Annotated[str, typer.Option("--format", help="table 或 json")] = "table",
+              ) -> None:
+    """导入收件目录中的文件 (夜间任务): 成功移至 processed/, 失败移至 failed/."""
+    from api.inbox import next_time, process_inbox, wait_until
+    from graph.settings import person_key
+    from graph.stores import open_store
+
+    if mode not in ("full", "delta"):
+        raise UsageError("--mode 应为 full 或 delta")
+    settings = ApiSettings()
+    while True:
+        if at:
+            wait_until(next_time(at, datetime.now()))
+        store = open_store(settings.store_uri())
+        try:
+            result = process_inbox(store, directory, mode=mode,
+                                   person_key=person_key(settings, settings.store_uri()),
+                                   quarantine_dir=settings.quarantine_path(),
+                                   coverage=settings.coverage())
+        finally:
+            store.close()
+        if format == "json":
+            print_json(result.__dict__)
+        else:
+            console.print(f"收件目录 {directory}: {result.status}, {len(result.files)} 个文件"
+                          + (f" → {result.moved_to}" if result.moved_to else "")
+                          + (f" ({result.error})" if result.error else ""))
+        if not at:
+            if result.status == "failed":
+                raise typer.Exit(1)
+            return

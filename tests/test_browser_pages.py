@@ -1,7 +1,7 @@
 """The staff pages in a real browser (headless Debian Chromium through Playwright) at
 an office screen's 1366×768: log in, filter the worklist, open an organisation,
 download an export. Screenshots go to tests/artifacts/. Reported as not run where
-no Chromium is found (``scripts/install-browser.sh`` installs it)."""
+no Chromium is found (``scripts/install-test-deps.sh`` installs it)."""
 
 from __future__ import annotations
 

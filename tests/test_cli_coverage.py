@@ -108,5 +108,5 @@ def test_user_mistakes_are_one_line(env: dict[str, str], args: list[str], code: 
 def test_every_command_is_registered() -> None:
     res = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
     for command in ("ingest", "summary", "gaps", "org", "tree", "alliances", "alliance",
-                    "trend", "stats-sheet", "serve", "user", "viz", "chart", "demo"):
+                    "trend", "stats-sheet", "serve", "user", "viz", "chart", "demo", "inbox"):
         assert f" {command} " in res.stdout, command

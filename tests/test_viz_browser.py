@@ -1,5 +1,5 @@
 """Each picture in a real browser: Debian's headless Chromium through Playwright
-(``scripts/install-browser.sh``; never ``playwright install``, which downloads).
+(``scripts/install-test-deps.sh``; never ``playwright install``, which downloads).
 
 For every picture of the hand-built district (and two aggregated ones): it becomes
 interactive, the canvas is not blank (sampled pixels, with the status colours in

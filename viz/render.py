@@ -246,7 +246,7 @@ def chart_html(svg: str, title: str, meta: list[str]) -> str:
 
 
 def find_chromium() -> str | None:
-    """Debian's Chromium (``scripts/install-browser.sh``), or ``FUGAI_CHROMIUM``."""
+    """Debian's Chromium (``scripts/install-test-deps.sh``), or ``FUGAI_CHROMIUM``."""
     for cand in (os.environ.get("FUGAI_CHROMIUM"), "/usr/bin/chromium",
                  shutil.which("chromium"), shutil.which("chromium-browser")):
         if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
@@ -258,7 +258,7 @@ def svg_to_png(svg: str, path: Path, width: int, height: int) -> Path:
     """Render an SVG chart to PNG with headless Chromium (no internet needed)."""
     chromium = find_chromium()
     if chromium is None:
-        raise UsageError("PNG 需要 Chromium (/usr/bin/chromium, 见 scripts/install-browser.sh)；"
+        raise UsageError("PNG 需要 Chromium (/usr/bin/chromium, 见 scripts/install-test-deps.sh)；"
                          "也可输出 .svg 或 .html")
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "chart.html"

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Install Debian's Chromium and the Noto CJK fonts for the headless-browser tests
-# (tests/test_viz_browser.py) and the picture benchmark (bench/viz.py).
+# Install what the tests need from Debian: Chromium and the Noto CJK fonts for the
+# headless-browser tests (tests/test_*browser*.py, bench/viz.py), and docker-compose,
+# which checks docker-compose.yml offline (tests/test_deploy.py; no engine needed).
 #
 # Why Debian's packages: `playwright install` downloads a browser from the internet,
 # which intranet machines cannot do; Debian's chromium comes from the same apt mirror
@@ -16,12 +17,12 @@ have_font() {
     command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null | head -n 1)" ]
 }
 
-if [ -x /usr/bin/chromium ] && have_font; then
-    echo "install-browser: chromium and CJK fonts already installed"
+if [ -x /usr/bin/chromium ] && have_font && command -v docker-compose >/dev/null 2>&1; then
+    echo "install-test-deps: chromium, CJK fonts and docker-compose already installed"
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-browser: apt-get not available; browser tests will be skipped"
+    echo "install-test-deps: apt-get not available; browser tests will be skipped"
     exit 0
 fi
 SUDO=""
@@ -29,13 +30,13 @@ if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
         SUDO="sudo"
     else
-        echo "install-browser: needs root for apt-get; browser tests will be skipped"
+        echo "install-test-deps: needs root for apt-get; browser tests will be skipped"
         exit 0
     fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-if ! $SUDO apt-get install -y --no-install-recommends chromium fonts-noto-cjk fontconfig; then
+if ! $SUDO apt-get install -y --no-install-recommends chromium fonts-noto-cjk fontconfig docker-compose; then
     $SUDO apt-get update
-    $SUDO apt-get install -y --no-install-recommends chromium fonts-noto-cjk fontconfig
+    $SUDO apt-get install -y --no-install-recommends chromium fonts-noto-cjk fontconfig docker-compose
 fi
-echo "install-browser: installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
+echo "install-test-deps: installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"

@@ -23,8 +23,8 @@ from graph import rules as r
 from graph.embedded import EmbeddedStore
 from graph.facts import Facts, build_facts
 from graph.scope import Scope
-from tests.conftest import district_files
-from tests.test_viz import E05, E07, EXTRA, XSS, _ingest
+from tests.conftest import ingest_district
+from tests.test_viz import E05, E07, XSS
 from viz.model import link_file
 from viz.pictures import build_picture
 from viz.render import write_html
@@ -64,8 +64,7 @@ def browser() -> Iterator[Any]:
 def pictures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("viz_browser")
     store = EmbeddedStore(d / "store.sqlite")
-    _ingest(store, district_files(), "full", d / "q")
-    _ingest(store, sorted(EXTRA.glob("*.csv")), "delta", d / "q")
+    ingest_district(store, d / "q")
     facts: Facts = build_facts(store.view())
     # the hostile name: rename E07 in the built facts (the ingest path is covered by
     # tests/test_viz.py; here the browser is under test)

@@ -18,7 +18,8 @@ from graph import rules as r
 from graph.coverage import rates_json, status_counts
 from graph.errors import NotFound, UsageError
 from graph.facts import Facts
-from graph.findings import node_name, opt
+from graph.facts_build import opt
+from graph.findings import node_name
 from graph.scope import Scope, in_scope_mask, report_header, scoped_orgs
 
 JSON = dict[str, Any]

@@ -14,14 +14,13 @@ from graph import model as m
 from graph import rules as r
 from graph.errors import NotFound
 from graph.facts import Facts
+from graph.facts_build import opt, opt_int
 from graph.findings import (
     clean,
     cover_proof,
     instructor_proof,
     make_finding,
     node_name,
-    opt,
-    opt_int,
     org_finding_kinds,
 )
 from graph.scope import Scope, in_scope_mask, region_visible, report_header

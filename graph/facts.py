@@ -33,6 +33,8 @@ from graph.facts_build import (
     grouped,
     isin,
     member_columns,
+    opt,
+    opt_int,
     party_org_columns,
     subtree,
 )
@@ -99,7 +101,7 @@ def per_unique(frame: pd.DataFrame, columns: list[str],
                fn: Callable[..., Hashable]) -> pd.Series:
     """Apply a scalar rule once per distinct combination of ``columns``."""
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(frame[columns]))
-    values = [fn(*(_opt(x) for x in u)) for u in uniques]
+    values = [fn(*(opt(x) for x in u)) for u in uniques]
     return pd.Series(np.asarray(values, dtype=object)[codes], index=frame.index)
 
 
@@ -245,7 +247,7 @@ def build_facts(view: StoreView) -> Facts:
     sub = o[has_rep]
     mismatch = np.zeros(len(o), dtype=bool)
     mismatch[np.flatnonzero(has_rep.to_numpy())] = [
-        r.report_mismatch(_opt(h), _opt_int(n), s in r.ORG_COVERED, int(k)) is not None
+        r.report_mismatch(opt(h), opt_int(n), s in r.ORG_COVERED, int(k)) is not None
         for h, n, s, k in zip(sub["report_has_org"], sub["report_members"], sub["status"],
                               sub["members"], strict=True)]
     o["report_mismatch"] = mismatch
@@ -282,20 +284,20 @@ def build_facts(view: StoreView) -> Facts:
     sup = sup[isin(sup["src"], live) & isin(sup["dst"], live)]
     supply: nx.DiGraph = nx.DiGraph()
     supply.add_edges_from(
-        (u, v, {"chain": _opt(c), "relation": _opt(rel)})
+        (u, v, {"chain": opt(c), "relation": opt(rel)})
         for u, v, c, rel in zip(sup["src"], sup["dst"], sup["chain"], sup["relation"],
                                 strict=True))
     region_of = o["region_code"]
     for u in supply.nodes:
-        supply.nodes[u]["region"] = _opt(region_of.at[u]) or ""
+        supply.nodes[u]["region"] = opt(region_of.at[u]) or ""
 
     assoc = view.edge_table(m.ASSOCIATION_MEMBER)
     assoc = assoc[isin(assoc["src"], org_ids) & isin(assoc["dst"], org_ids)]
 
     alliances = pd.DataFrame({
         "code": al["key"], "name": al["name"].fillna(al["key"]),
-        "chain": al["chain"].map(_opt), "leader": al["key"].map(leaders),
-        "lead_party_org": al["lead_party_org"].map(_opt), "active": al["active"],
+        "chain": al["chain"].map(opt), "leader": al["key"].map(leaders),
+        "lead_party_org": al["lead_party_org"].map(opt), "active": al["active"],
         "members": al["key"].map(lambda k: len(alliance_members.get(k, ()))),
     }).sort_values("code").set_index("code", drop=False)
 
@@ -311,7 +313,7 @@ def build_facts(view: StoreView) -> Facts:
         committee_children=com.children, supply=supply,
         association_members=grouped(assoc, "src", "dst"),
         associations_of_org=grouped(assoc, "dst", "src"),
-        instructors={k: {"name": _opt(n), "sent_by": _opt(s), "active": bool(a)}
+        instructors={k: {"name": opt(n), "sent_by": opt(s), "active": bool(a)}
                      for k, n, s, a in zip(instr["key"], instr["name"], instr["sent_by"],
                                            instr["active"], strict=True)},
         root_committees=com.roots,
@@ -344,12 +346,3 @@ def _hot_columns(o: pd.DataFrame) -> dict[str, np.ndarray]:
         "report_mismatch": o["report_mismatch"].to_numpy(dtype=bool),
         "charter": (o["party_in_charter"] == True).to_numpy(dtype=bool),
     }
-
-
-def _opt(v: Any) -> Any:
-    return None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v
-
-
-def _opt_int(v: Any) -> int | None:
-    v = _opt(v)
-    return None if v is None else int(v)

@@ -57,12 +57,18 @@ def grouped(edges: pd.DataFrame, key: str, value: str) -> dict[str, list[str]]:
     return {str(keys[s]): values[s:t].tolist() for s, t in zip(starts, ends, strict=True)}
 
 
-def _opt(v: Any) -> Any:
-    return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+def opt(v: Any) -> Any:
+    """None for pandas' missing values (NaN, NA), the value otherwise."""
+    return None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v
+
+
+def opt_int(v: Any) -> int | None:
+    v = opt(v)
+    return None if v is None else int(v)
 
 
 def _list(v: Any) -> tuple[str, ...]:
-    v = _opt(v)
+    v = opt(v)
     return tuple(orjson.loads(v)) if isinstance(v, str) else ()
 
 
@@ -79,7 +85,7 @@ class Committees:
 def committee_columns(view: StoreView) -> Committees:
     t = view.node_table(m.COMMITTEE, ("name", "committee_kind", "industries", "org_kinds",
                                       "region_code", "park")).sort_values("key")
-    rules = [r.CommitteeRule(k, _opt(kind) or "", _list(ind), _list(kinds), _opt(reg), _opt(p))
+    rules = [r.CommitteeRule(k, opt(kind) or "", _list(ind), _list(kinds), opt(reg), opt(p))
              for k, kind, ind, kinds, reg, p in zip(
                  t["key"], t["committee_kind"], t["industries"], t["org_kinds"],
                  t["region_code"], t["park"], strict=True)]
@@ -174,7 +180,7 @@ class Coverage:
         out: dict[str, list[Cover]] = {}
         for org, p, status, via in zip(self.all["org"], self.all["po"], self.all["status"],
                                        self.all["via"], strict=True):
-            out.setdefault(org, []).append(Cover(p, status, _opt(via)))
+            out.setdefault(org, []).append(Cover(p, status, opt(via)))
         return out
 
     def party_org_figures(self, po: pd.DataFrame, member_of: pd.DataFrame, mem: pd.DataFrame,

@@ -9,7 +9,6 @@ proof paths are built only for the rows shown or exported.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -21,6 +20,7 @@ from graph import model as m
 from graph import rules as r
 from graph.errors import UsageError
 from graph.facts import Facts
+from graph.facts_build import opt, opt_int
 from graph.scope import (
     Scope,
     in_scope_mask,
@@ -343,16 +343,6 @@ def make_finding(facts: Facts, kind: str, row: dict[str, Any],
     label = f"{key} ({row['id_masked']})" if row.get("id_masked") else key
     return Finding(kind, m.MEMBER, key, label, row["region_code"], _s(row["committee"]), None,
                    0, None, reason, tuple(proof))
-
-
-def opt(v: Any) -> Any:
-    """None for pandas' missing values (NaN, NA), the value otherwise."""
-    return None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
-
-
-def opt_int(v: Any) -> int | None:
-    v = opt(v)
-    return None if v is None else int(v)
 
 
 def clean(row: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import pandas as pd
 from graph import rules as r
 from graph.explain import status_reason
 from graph.facts import Facts
-from graph.findings import opt
+from graph.facts_build import opt
 from graph.scope import Scope, region_visible
 from viz.model import Edge, Node, Picture
 

@@ -18,10 +18,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/fugai demo --size $(or $(SIZE),small) --serve
 
-# Debian's chromium + CJK fonts (browser tests) and docker-compose (compose check);
-# the tests that need them are skipped, and reported, without them
+# Debian's chromium + CJK fonts (browser tests), docker-compose (compose check) and
+# node + Neo4j's Cypher checker from npm (offline Cypher lint); the tests that need
+# them are skipped, and reported, without them
 test-deps:
 	sh scripts/install-test-deps.sh
+	sh scripts/install-cypher-lint.sh
 
 test: $(STAMP) test-deps
 	$(BIN)/python -m pytest -q

@@ -81,12 +81,17 @@ class Facts:
     po_cols: dict[str, np.ndarray] = field(default_factory=dict)
     #: active full members (正式党员), for proofs that count them
     full_member_ids: frozenset[str] = frozenset()
+    #: the newest run, when it did not complete (see ``run_info``)
+    incomplete_run: int | None = None
 
     def run_info(self) -> dict[str, Any]:
-        """Which complete run the figures come from (printed on every report)."""
+        """Which complete run the figures come from (printed on every report), and a
+        later run that died half way, if any (the Neo4j store commits in chunks, so its
+        rows are partly in the figures until it is run again)."""
         run = self.last_run
         return {"run_id": run.run_id if run else None,
-                "finished_at": run.finished_at if run else None}
+                "finished_at": run.finished_at if run else None,
+                "incomplete_run": self.incomplete_run}
 
     def committee_subtree(self, code: str) -> set[str]:
         return subtree(self.committee_children, code)
@@ -208,7 +213,9 @@ def build_core(view: StoreView) -> Core:
 
 def build_facts(view: StoreView) -> Facts:
     version = view.version()
-    runs = [run for run in view.runs(limit=2) if run.status == "complete"]
+    recent = view.runs(limit=20)
+    runs = [run for run in recent if run.status == "complete"][:2]
+    incomplete = recent[0].run_id if recent and recent[0].status != "complete" else None
     core = build_core(view)
     o, com, po, mem = core.orgs, core.committees, core.party_orgs, core.members
     employed, member_of, cov, instr = core.employed, core.member_of, core.coverage, \
@@ -303,6 +310,7 @@ def build_facts(view: StoreView) -> Facts:
 
     facts = Facts(
         version=version, last_run=runs[0] if runs else None, has_previous_run=len(runs) > 1,
+        incomplete_run=incomplete,
         orgs=o, party_orgs=po, members=mem, committees=com.frame, alliances=alliances,
         regions=dict(view.node_table(m.REGION, ("name",)).pipe(
             lambda t: zip(t["key"], t["name"].fillna(t["key"]), strict=True))),

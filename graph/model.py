@@ -178,6 +178,18 @@ COMMITTEE_PARENT: Final = Relationship(REPORTS_TO, COMMITTEE, (COMMITTEE,), "隶
 REGION_PARENT: Final = Relationship(IN_REGION, REGION, (REGION,), "上级区划")
 COMMITTEE_REGION: Final = Relationship(IN_REGION, COMMITTEE, (REGION,), "所在区划")
 
+#: every relationship the graph holds, the structural ones included
+ALL_RELATIONSHIPS: Final = (*RELATIONSHIPS.values(), COMMITTEE_PARENT, REGION_PARENT,
+                            COMMITTEE_REGION)
+
+
+def targets(type: str, source: str) -> tuple[str, ...]:
+    """The labels a ``type`` relationship from a ``source`` node may point at (one
+    type can start at several labels: REPORTS_TO from a Party organisation may point
+    at a Party organisation or a committee, from a committee only at a committee)."""
+    return tuple(t for rel in ALL_RELATIONSHIPS if rel.type == type and rel.source == source
+                 for t in rel.targets)
+
 # --- controlled vocabularies ---------------------------------------------------
 
 #: committee_kind values (the 类型 column of the committees file).

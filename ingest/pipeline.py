@@ -138,7 +138,7 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
     try:
         with store.writer(started, today.isoformat()) as writer:
             reports: list[FileReport] = []
-            earlier = [r for r in writer.view().runs(limit=_HISTORY_RUNS) if r.status == "complete"]
+            earlier = _complete_since_incomplete(writer.view().runs(limit=_HISTORY_RUNS))
             # nothing writes between runs: what the last run left pending is pending now
             pending_before = earlier[0].pending_references if earlier else \
                 len(writer.pending_references(_reported_types()))
@@ -282,6 +282,18 @@ def _same_target(kind: Kind, other: FileReport) -> bool:
     return theirs.label == kind.label if kind.label else theirs.name == kind.name
 
 
+def _complete_since_incomplete(runs: list[RunRecord]) -> list[RunRecord]:
+    """The latest complete runs, newest first, back to the last run that did not complete
+    (a chunked store's run that died half way wrote rows no record describes, so no
+    file may be skipped as "unchanged since" a run before it)."""
+    out: list[RunRecord] = []
+    for run in runs:
+        if run.status != "complete":
+            break
+        out.append(run)
+    return out
+
+
 def _reports_back(ctx: _File) -> Iterator[FileReport]:
     """Every file report, latest first: this run's so far, then earlier complete runs."""
     yield from reversed(ctx.done)
@@ -408,15 +420,15 @@ def _stamp_inactive(writer: StoreWriter, label: str, created: list[Record],
 def _resolve_polymorphic(writer: StoreWriter, edges: list[EdgeRow]) -> list[EdgeRow]:
     """A reference allowed to point at several labels points at the one holding the key."""
     out: list[EdgeRow] = []
-    multi = [e for e in edges if len(m.RELATIONSHIPS[e.type].targets) > 1
+    multi = [e for e in edges if len(m.targets(e.type, e.src_label)) > 1
              and e.type != m.SERVES_AREA]
     if not multi:
         return edges
     found: dict[str, set[str]] = {}
-    for label in {t for e in multi for t in m.RELATIONSHIPS[e.type].targets}:
+    for label in {t for e in multi for t in m.targets(e.type, e.src_label)}:
         found[label] = writer.existing_keys(label, [e.dst_key for e in multi])
     for e in edges:
-        targets = m.RELATIONSHIPS[e.type].targets
+        targets = m.targets(e.type, e.src_label)
         if len(targets) > 1 and e.type != m.SERVES_AREA:
             label = next((t for t in targets if e.dst_key in found[t]), targets[0])
             e = EdgeRow(e.type, e.src_label, e.src_key, label, e.dst_key, e.props,

@@ -31,6 +31,7 @@ from graph import redact
 from graph.errors import FugaiError, UsageError
 from graph.settings import get_settings, person_key
 from graph.store import Store
+from graph.stores import open_store
 from ingest.headers import EMPTY_MAPPING, load_mapping
 from ingest.pipeline import IngestRequest, run_ingest
 from ingest.report import render_run, run_as_json
@@ -143,9 +144,36 @@ def status(store: StoreOpt = None, format: FormatOpt = Format.table) -> None:
         rel.add_row(t, str(n))
     console.print(rel)
     if data["last_run"]:
-        console.print(f"最近导入: #{data['last_run']['run_id']} {data['last_run']['finished_at']}")
+        last = data["last_run"]
+        console.print(f"最近导入: #{last['run_id']} {last['finished_at']} ({last['status']})")
     else:
         console.print("尚无导入记录")
+
+
+@app.command()
+def migrate(
+    to: Annotated[str, typer.Option("--to", help="目标: neo4j:// 地址或数据库文件路径 (须为空)")],
+    store: StoreOpt = None, format: FormatOpt = Format.table,
+) -> None:
+    """把整个数据库 (含历史、趋势与导入记录) 迁移到另一个存储, 如 Neo4j."""
+    from graph.migrate import migrate as copy_store
+
+    source = open_store(store_uri(store))
+    try:
+        target = open_store(to)
+        try:
+            data = copy_store(source, target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    if format is Format.json:
+        print_json(data)
+        return
+    nodes = sum(c["total"] for k, c in data["counts"].items() if k != "edges")
+    edges = sum(data["counts"].get("edges", {}).values())
+    console.print(f"已迁移 {data['from']} → {data['to']}: {nodes} 个节点, {edges} 条关系, "
+                  f"{data['runs']} 批导入记录")
 
 
 @app.command()

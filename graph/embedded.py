@@ -25,7 +25,7 @@ from graph.store import (
     JSON,
     Edge,
     EdgeRow,
-    FileReport,
+    HistoryEntry,
     Node,
     NodeRow,
     PendingReference,
@@ -33,8 +33,13 @@ from graph.store import (
     RunRecord,
     SnapshotRow,
     Store,
+    StoredEdge,
+    StoredNode,
+    StoreDump,
     StoreView,
     StoreWriter,
+    canonical_json,
+    run_record_from_json,
 )
 
 SCHEMA_VERSION = 1
@@ -67,10 +72,6 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 BATCH = 5000
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _json_path(prop: str) -> str:
@@ -121,7 +122,7 @@ def _edge_order(e: EdgeRow) -> str:
 
 
 def _props_json(props: JSON) -> str:
-    return _dumps(props) if props else "{}"
+    return canonical_json(props) if props else "{}"
 
 
 class EmbeddedWriter(StoreWriter):
@@ -199,7 +200,7 @@ class EmbeddedWriter(StoreWriter):
             " ON CONFLICT (label, key) DO UPDATE SET props = excluded.props,"
             " row_hash = excluded.row_hash, source = excluded.source,"
             " active = excluded.active, absent_since = NULL, changed_run = excluded.changed_run",
-            ((r.label, r.key, _dumps(r.props), r.row_hash, r.source, int(r.active),
+            ((r.label, r.key, canonical_json(r.props), r.row_hash, r.source, int(r.active),
               self.run_id, self.run_id) for r in rows))
 
     def ensure_nodes(self, rows: Sequence[NodeRow]) -> None:
@@ -207,7 +208,7 @@ class EmbeddedWriter(StoreWriter):
         self.conn.executemany(
             "INSERT OR IGNORE INTO nodes (label, key, props, row_hash, source, active,"
             " absent_since, first_run, changed_run) VALUES (?, ?, ?, NULL, ?, 1, NULL, ?, ?)",
-            ((r.label, r.key, _dumps(r.props), r.source, self.run_id, self.run_id)
+            ((r.label, r.key, canonical_json(r.props), r.source, self.run_id, self.run_id)
              for r in rows))
 
     def replace_owned_edges(self, owner_label: str, owner_keys: Sequence[str],
@@ -283,7 +284,7 @@ class EmbeddedWriter(StoreWriter):
         self.conn.executemany(
             "INSERT OR REPLACE INTO snapshots (run_id, scope_kind, code, figures)"
             " VALUES (?, ?, ?, ?)",
-            ((row.run_id, row.scope_kind, row.code, _dumps(row.figures)) for row in rows))
+            ((row.run_id, row.scope_kind, row.code, canonical_json(row.figures)) for row in rows))
 
     def copy_last_snapshot(self, settings: JSON) -> bool:
         row = self.conn.execute(
@@ -301,14 +302,9 @@ class EmbeddedWriter(StoreWriter):
         self.restore_indexes()
         self.conn.execute(
             "UPDATE runs SET finished_at = ?, status = ?, record = ? WHERE run_id = ?",
-            (record.finished_at, record.status, _dumps(asdict(record)), self.run_id))
+            (record.finished_at, record.status, canonical_json(asdict(record)), self.run_id))
         self.conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('last_run', ?)",
                           (str(self.run_id),))
-
-
-def _record(data: JSON) -> RunRecord:
-    files = [FileReport(**f) for f in data.pop("files", [])]
-    return RunRecord(files=files, **data)
 
 
 class EmbeddedView(StoreView):
@@ -368,7 +364,7 @@ class EmbeddedView(StoreView):
         cur = self.conn.execute(
             "SELECT record FROM runs WHERE status != 'running' ORDER BY run_id DESC LIMIT ?",
             (limit,))
-        return [_record(orjson.loads(rec)) for (rec,) in cur]
+        return [run_record_from_json(orjson.loads(rec)) for (rec,) in cur]
 
     def snapshots(self, scope_kind: str, code: str) -> list[SnapshotRow]:
         cur = self.conn.execute(
@@ -423,6 +419,80 @@ class EmbeddedStore(Store):
 
     def view(self) -> EmbeddedView:
         return EmbeddedView(self._conn)
+
+    def dump(self) -> StoreDump:
+        conn = self._conn
+
+        def nodes() -> Iterator[StoredNode]:
+            for row in conn.execute(
+                    "SELECT label, key, props, row_hash, source, active, absent_since,"
+                    " first_run, changed_run FROM nodes ORDER BY label, key"):
+                label, key, props, h, src, active, absent, first, changed = row
+                yield StoredNode(label, key, orjson.loads(props), h, src, bool(active), absent,
+                                 first, changed)
+
+        def edges() -> Iterator[StoredEdge]:
+            for row in conn.execute(
+                    "SELECT type, src_label, src_key, dst_label, dst_key, props, owner_label,"
+                    " owner_key, row_hash, source, active, run FROM edges"):
+                t, sl, sk, dl, dk, props, ol, ok, h, src, active, run = row
+                yield StoredEdge(EdgeRow(t, sl, sk, dl, dk, orjson.loads(props), ol, ok, h, src,
+                                         bool(active)), run)
+
+        def history() -> Iterator[HistoryEntry]:
+            for label, key, run, change, before in conn.execute(
+                    "SELECT label, key, run_id, change, before FROM history ORDER BY rowid"):
+                yield HistoryEntry(label, key, run, change, orjson.loads(before))
+
+        def snapshots() -> Iterator[SnapshotRow]:
+            for run, kind, code, figures in conn.execute(
+                    "SELECT run_id, scope_kind, code, figures FROM snapshots"):
+                yield SnapshotRow(run, kind, code, orjson.loads(figures))
+
+        (last,) = conn.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()
+        return StoreDump(nodes(), edges(), history(), snapshots(),
+                         self.view().runs(limit=1_000_000), int(last))
+
+    def restore(self, dump: StoreDump) -> None:
+        conn = _connect(self.path, timeout=1)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO nodes (label, key, props, row_hash, source, active, absent_since,"
+                " first_run, changed_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((n.label, n.key, canonical_json(n.props), n.row_hash, n.source,
+                  int(n.active), n.absent_since, n.first_run, n.changed_run)
+                 for n in dump.nodes))
+            conn.executemany(
+                "INSERT INTO edges (type, src_label, src_key, dst_label, dst_key, props,"
+                " owner_label, owner_key, row_hash, source, active, run)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((e.type, e.src_label, e.src_key, e.dst_label, e.dst_key,
+                  _props_json(e.props), e.owner_label, e.owner_key, e.row_hash, e.source,
+                  int(e.active), se.run) for se in dump.edges for e in (se.edge,)))
+            conn.executemany(
+                "INSERT INTO history (label, key, run_id, change, before) VALUES (?, ?, ?, ?, ?)",
+                ((h.label, h.key, h.run_id, h.change, canonical_json(h.before))
+                 for h in dump.history))
+            conn.executemany(
+                "INSERT INTO snapshots (run_id, scope_kind, code, figures) VALUES (?, ?, ?, ?)",
+                ((r.run_id, r.scope_kind, r.code, canonical_json(r.figures))
+                 for r in dump.snapshots))
+            conn.executemany(
+                "INSERT INTO runs (run_id, started_at, finished_at, status, record)"
+                " VALUES (?, ?, ?, ?, ?)",
+                ((r.run_id, r.started_at, r.finished_at, r.status, canonical_json(asdict(r)))
+                 for r in sorted(dump.runs, key=lambda r: r.run_id)))
+            last_complete = max((r.run_id for r in dump.runs if r.status == "complete"),
+                                default=0)
+            conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('last_run', ?)",
+                         (str(last_complete),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self._conn.close()

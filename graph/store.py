@@ -19,9 +19,16 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import pandas as pd
 
 JSON = dict[str, Any]
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON text of a value both stores keep (sorted keys, so equal values
+    give equal text and the stores' answers compare equal)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 @dataclass(slots=True)
@@ -133,6 +140,13 @@ class RunRecord:
     resolved_references: int = 0
 
 
+def run_record_from_json(data: JSON) -> RunRecord:
+    """A run record as ``finish`` stored it (``canonical_json(asdict(record))``)."""
+    data = dict(data)
+    files = [FileReport(**f) for f in data.pop("files", [])]
+    return RunRecord(files=files, **data)
+
+
 @dataclass(frozen=True)
 class SnapshotRow:
     """One run's coverage figures for one scope (the trend's data points)."""
@@ -141,6 +155,51 @@ class SnapshotRow:
     scope_kind: str
     code: str
     figures: JSON
+
+
+@dataclass(slots=True)
+class StoredNode:
+    """A node with everything a store keeps about it (moving data between stores)."""
+
+    label: str
+    key: str
+    props: JSON
+    row_hash: str | None
+    source: str | None
+    active: bool
+    absent_since: str | None
+    first_run: int
+    changed_run: int
+
+
+@dataclass(slots=True)
+class StoredEdge:
+    edge: EdgeRow
+    #: the run that last wrote the edge
+    run: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    label: str
+    key: str
+    run_id: int
+    change: str
+    before: JSON
+
+
+@dataclass
+class StoreDump:
+    """Everything in a store, as streams (nodes before the edges between them), so a
+    province-sized store moves without being held in memory twice."""
+
+    nodes: Iterator[StoredNode]
+    edges: Iterator[StoredEdge]
+    history: Iterator[HistoryEntry]
+    snapshots: Iterator[SnapshotRow]
+    runs: list[RunRecord]
+    #: the highest run id handed out (run ids continue from it in the new store)
+    last_run_id: int
 
 
 class StoreWriter(abc.ABC):
@@ -269,6 +328,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def view(self) -> StoreView: ...
+
+    @abc.abstractmethod
+    def dump(self) -> StoreDump:
+        """Everything stored, for ``fugai migrate`` (read while no run writes)."""
+
+    @abc.abstractmethod
+    def restore(self, dump: StoreDump) -> None:
+        """Fill an empty store with ``dump`` (``fugai migrate`` checks it is empty)."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

@@ -42,8 +42,7 @@ EDGE_BOOKKEEPING: Final = ("f_props", "f_owner_label", "f_owner_key", "f_hash", 
 def _combos() -> list[tuple[str, str, str]]:
     """Every (type, source label, target label) the model allows."""
     seen: dict[tuple[str, str, str], None] = {}
-    rels = [*m.RELATIONSHIPS.values(), m.COMMITTEE_PARENT, m.REGION_PARENT, m.COMMITTEE_REGION]
-    for rel in rels:
+    for rel in m.ALL_RELATIONSHIPS:
         for target in rel.targets:
             seen[(rel.type, rel.source, target)] = None
     return list(seen)
@@ -126,7 +125,8 @@ def _node_statements(label: str) -> dict[str, str]:
         f"node_states:{label}": (
             f"MATCH (n:{label}) "
             f"RETURN n.{k} AS key, n.f_hash AS hash, n.f_active AS active, "
-            "n.f_absent_since IS NOT NULL AS absent, n.f_source AS source"),
+            "n.f_absent_since IS NOT NULL AS absent, n.f_source AS source, "
+            "n.f_changed_run AS run"),
         f"node_existing:{label}": (
             "UNWIND $keys AS key "
             f"MATCH (n:{label} {{{k}: key}}) RETURN key"),
@@ -137,8 +137,7 @@ def _node_statements(label: str) -> dict[str, str]:
             f"MATCH (n:{label}) "
             f"RETURN n.{k} AS key, n.f_props AS props, n.f_active AS active, "
             "n.f_absent_since AS absent_since, n.f_first_run AS first_run, "
-            "n.f_changed_run AS changed_run "
-            "ORDER BY key"),
+            "n.f_changed_run AS changed_run, n.f_hash AS hash, n.f_source AS source"),
         f"node_one:{label}": (
             f"MATCH (n:{label} {{{k}: $key}}) "
             "RETURN n.f_props AS props, n.f_active AS active, "
@@ -171,11 +170,12 @@ def _edge_statements(type: str, src: str, dst: str) -> dict[str, str]:
             f"MATCH (a:{src} {{{ks}: row.src}}) "
             f"MATCH (b:{dst} {{{kd}: row.dst}}) "
             f"MERGE (a)-[r:{type}]->(b) "
-            "SET r = row.rel"),
+            "SET r = row.rel "
+            "RETURN row.i AS i"),
         f"edge_row_states:{tag}": (
             f"MATCH {path} WHERE r.f_owner_label IS NULL "
             f"RETURN a.{ks} AS src, b.{kd} AS dst, r.f_hash AS hash, r.f_active AS active, "
-            "r.f_source AS source"),
+            "r.f_source AS source, r.f_run AS run"),
         f"edge_deactivate:{tag}": (
             "UNWIND $pairs AS pair "
             f"MATCH (a:{src} {{{ks}: pair[0]}})-[r:{type}]->(b:{dst} {{{kd}: pair[1]}}) "
@@ -183,10 +183,9 @@ def _edge_statements(type: str, src: str, dst: str) -> dict[str, str]:
             "SET r.f_active = false, r.f_run = $run"),
         f"edge_all:{tag}": (
             f"MATCH {path} "
-            f"RETURN a.{ks} AS src, b.{kd} AS dst, r.f_props AS props, r.f_active AS active"),
-        f"edge_dump:{tag}": (
-            f"MATCH {path} "
-            f"RETURN a.{ks} AS src, b.{kd} AS dst, properties(r) AS rel"),
+            f"RETURN a.{ks} AS src, b.{kd} AS dst, r.f_props AS props, r.f_active AS active, "
+            "r.f_owner_label AS owner_label, r.f_owner_key AS owner_key, r.f_hash AS hash, "
+            "r.f_source AS source, r.f_run AS run"),
         f"edge_table:{tag}": (
             f"MATCH {path} WHERE r.f_active "
             f"RETURN a.{ks} AS src, b.{kd} AS dst, r.f_props AS props"),
@@ -268,6 +267,8 @@ RUN_END: Final = (
     "SET c.version = coalesce(c.version, 0) + 1 "
     "FOREACH (_ IN CASE WHEN $status = 'complete' THEN [1] ELSE [] END | "
     "  SET c.last_complete_run = $run)")
+RUN_INCOMPLETE: Final = (
+    f"MATCH (r:{m.INGEST_RUN}) WHERE r.status = 'incomplete' RETURN r.run_id AS run_id")
 RUN_LIST: Final = (
     f"MATCH (r:{m.INGEST_RUN}) WHERE r.status <> 'running' "
     "RETURN r.run_id AS run_id, r.started_at AS started_at, r.finished_at AS finished_at, "
@@ -279,7 +280,8 @@ RUN_RESTORE: Final = (
     "SET r = row")
 META_VERSION: Final = (
     f"OPTIONAL MATCH (c:{META} {{name: 'store'}}) "
-    "RETURN c.last_complete_run AS last_run, c.version AS version")
+    "RETURN c.last_complete_run AS last_run, c.version AS version, "
+    "c.last_run_id AS last_run_id")
 META_RESTORE: Final = (
     f"MERGE (c:{META} {{name: 'store'}}) "
     "SET c.last_run_id = $last_run_id, c.last_complete_run = $last_complete_run, "
@@ -311,6 +313,10 @@ HISTORY_NODE: Final = (
     f"MATCH (h:{HISTORY} {{label: $label, key: $key}}) "
     "RETURN h.run_id AS run_id, h.change AS change, h.before AS before "
     "ORDER BY h.run_id, h.seq")
+HISTORY_ALL: Final = (
+    f"MATCH (h:{HISTORY}) "
+    "RETURN h.label AS label, h.key AS key, h.run_id AS run_id, h.change AS change, "
+    "h.before AS before ORDER BY h.run_id, h.seq")
 HISTORY_RESTORE: Final = (
     "UNWIND $rows AS row "
     f"CREATE (h:{HISTORY}) SET h = row")
@@ -368,6 +374,6 @@ def db_schema() -> dict[str, list[str]]:
         "heartbeat", "touched", "applied_at", "started_at", "finished_at", "status",
         "f_record",
         # fields of the ``row`` maps that UNWIND hands to the statements
-        "all", "rel", "src", "dst",
+        "all", "rel", "src", "dst", "i",
     })
     return {"labels": labels, "relationshipTypes": rel_types, "propertyKeys": sorted(props)}

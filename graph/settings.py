@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     #: where quarantine files go; default: <data_dir>/quarantine
     quarantine_dir: Path | None = None
 
+    #: the Neo4j account and database when ``store`` is a neo4j:// or bolt:// URI
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    neo4j_database: str = "neo4j"
+
     #: coverage policy (docs/coverage-rules.md): individual businesses in the denominator
     include_individual: bool = False
     #: full members from which a unit should set up its own Party organisation

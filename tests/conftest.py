@@ -1,16 +1,27 @@
 """Shared fixtures: the hand-built 榕城区 district (tests/fixtures/district) in the
-formats real exports come in, and a fresh embedded store per test."""
+formats real exports come in, and a fresh store per test — of every kind.
+
+The contract: every test that takes ``store`` (or ``store_kind``) runs once per store.
+The embedded store always; the Neo4j store when ``FUGAI_TEST_NEO4J_URI`` (with
+``FUGAI_TEST_NEO4J_USER`` / ``FUGAI_TEST_NEO4J_PASSWORD`` / ``FUGAI_TEST_NEO4J_DATABASE``)
+names a throw-away server, which each test empties first. Without a server the Neo4j
+half is reported as not run at the end of the session, never silently passed.
+"""
 
 from __future__ import annotations
 
 import csv
+import os
 import shutil
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from graph import model as m
 from graph.embedded import EmbeddedStore
 from graph.store import RunRecord, Store
 from ingest.pipeline import IngestRequest, run_ingest
@@ -20,11 +31,94 @@ TODAY = date(2026, 12, 1)
 PERSON_KEY = b"test-person-key-not-secret"
 
 
+NEO4J_URI = os.environ.get("FUGAI_TEST_NEO4J_URI", "")
+STORE_KINDS = ["embedded", *(["neo4j"] if NEO4J_URI else [])]
+NEO4J_NOT_RUN = ("Neo4j contract suite NOT RUN: set FUGAI_TEST_NEO4J_URI (and _USER, "
+                 "_PASSWORD, _DATABASE) to a throw-away Neo4j 5 server to run it")
+
+
+class _Neo4jTestDb:
+    """The one test server database: whoever opens it empties it, and a store kept for
+    a whole module learns from ``generation`` that someone emptied it since."""
+
+    generation = 0
+
+
+def open_test_store(kind: str, directory: Path) -> Store:
+    """A fresh, empty store of ``kind`` (the Neo4j one on the test server)."""
+    if kind == "embedded":
+        directory.mkdir(parents=True, exist_ok=True)
+        return EmbeddedStore(directory / "store.sqlite")
+    from graph.neo4j_store import Neo4jStore
+
+    s = Neo4jStore(NEO4J_URI, user=os.environ.get("FUGAI_TEST_NEO4J_USER", "neo4j"),
+                   password=os.environ.get("FUGAI_TEST_NEO4J_PASSWORD", ""),
+                   database=os.environ.get("FUGAI_TEST_NEO4J_DATABASE", "neo4j"))
+    s.wipe()
+    _Neo4jTestDb.generation += 1
+    return s
+
+
+class FilledStore:
+    """A store filled once per module by ``fill``; on Neo4j filled again if another
+    test emptied the shared server database in between."""
+
+    def __init__(self, kind: str, directory: Path, fill: Callable[[Store], None]) -> None:
+        self.kind, self.directory, self.fill = kind, directory, fill
+        self._store: Store | None = None
+        self._generation = -1
+
+    def get(self) -> Store:
+        stale = self.kind == "neo4j" and self._generation != _Neo4jTestDb.generation
+        if self._store is None or stale:
+            if self._store is not None:
+                self._store.close()
+            self._store = open_test_store(self.kind, self.directory)
+            self.fill(self._store)
+            self._generation = _Neo4jTestDb.generation
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = EmbeddedStore(tmp_path / "store.sqlite")
+def store(store_kind: str, tmp_path: Path) -> Iterator[Store]:
+    s = open_test_store(store_kind, tmp_path)
     yield s
     s.close()
+
+
+def stored_text(store: Store, directory: Path) -> str:
+    """Everything the store holds, as text (to prove what never reaches it): the whole
+    SQLite file of an embedded store; every node, history entry, edge, run and trend
+    point of any other."""
+    if isinstance(store, EmbeddedStore):
+        conn = sqlite3.connect(directory / "store.sqlite")
+        try:
+            return "\n".join(conn.iterdump())
+        finally:
+            conn.close()
+    view = store.view()
+    parts: list[str] = []
+    for label in m.LABELS:
+        for node in view.nodes(label):
+            parts.append(repr(node))
+            parts.extend(repr(h) for h in view.history(label, node.key))
+    parts.extend(repr(e) for e in view.edges())
+    parts.extend(repr(r) for r in view.runs(limit=1000))
+    return "\n".join(parts)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not NEO4J_URI:
+        terminalreporter.write_line(NEO4J_NOT_RUN, yellow=True)
 
 
 @pytest.fixture

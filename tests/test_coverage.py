@@ -18,10 +18,18 @@ E27 僵尸.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DISTRICT, district_files, ingest, ingest_district
+from conftest import (
+    DISTRICT,
+    STORE_KINDS,
+    FilledStore,
+    district_files,
+    ingest,
+    ingest_district,
+)
 
 from graph import model as m
 from graph import rules as r
@@ -32,12 +40,12 @@ from graph.alliances import (
     suggested_alliances,
 )
 from graph.coverage import breakdown, committee_tree, flatten_tree, summary
-from graph.embedded import EmbeddedStore
 from graph.errors import NotFound, UsageError
 from graph.explain import explain_org
 from graph.facts import Facts, build_facts
 from graph.findings import finding_counts, findings_page, iter_findings
 from graph.scope import Scope
+from graph.store import Store
 from graph.trend import trend
 
 EXTRA = DISTRICT.parent / "district_extra"
@@ -57,22 +65,27 @@ E21, E22, E23, E24 = ("914452027000002100", "914452027000002201", "9144520270000
 E25, E26, E27 = "914452027000002504", "914452027000002605", "914452027000002706"
 
 
-@pytest.fixture(scope="module")
-def district_store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def district(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStore]:
     d = tmp_path_factory.mktemp("coverage")
-    store = EmbeddedStore(d / "store.sqlite")
-    ingest_district(store, d / "q")
-    return store
-
-
-@pytest.fixture(scope="module")
-def facts(district_store: EmbeddedStore) -> Facts:
-    return build_facts(district_store.view())
+    filled = FilledStore(request.param, d, lambda s: ingest_district(s, d / "q"))
+    yield filled
+    filled.close()
 
 
 @pytest.fixture
-def run1_facts(tmp_path: Path) -> Facts:
-    store = EmbeddedStore(tmp_path / "s.sqlite")
+def district_store(district: FilledStore) -> Store:
+    return district.get()
+
+
+@pytest.fixture(scope="module")
+def facts(district: FilledStore) -> Facts:
+    return build_facts(district.get().view())
+
+
+@pytest.fixture
+def run1_facts(store: Store, tmp_path: Path) -> Facts:
     ingest(store, district_files(), qdir=tmp_path / "q")
     return build_facts(store.view())
 
@@ -243,7 +256,7 @@ def test_tree_rolls_up_to_the_whole(facts: Facts) -> None:
     assert tree["unassigned"] == 0
 
 
-def test_explain_one_organisation(facts: Facts, district_store: EmbeddedStore) -> None:
+def test_explain_one_organisation(facts: Facts, district_store: Store) -> None:
     view = district_store.view()
     e05 = explain_org(facts, view, E05, scope=Scope(), settings=S)
     assert e05["status"] == r.AREA and "揭阳产业转移工业园" in e05["reason"]
@@ -290,7 +303,7 @@ def test_alliances(facts: Facts) -> None:
     assert suggested_alliances(facts, scope=Scope(), settings=S, min_size=7)["suggestions"] == []
 
 
-def test_trend_over_runs(district_store: EmbeddedStore) -> None:
+def test_trend_over_runs(district_store: Store) -> None:
     view = district_store.view()
     whole = trend(view, scope=Scope())["points"]
     assert [(p["run_id"], p["in_scope"], p["rates"]["org_coverage"]["numerator"])
@@ -310,8 +323,7 @@ def test_member_findings_follow_the_region(facts: Facts) -> None:
     assert counts["unaffiliated_member"] == 2 and counts["orphan_party_org"] == 1
 
 
-def test_an_unchanged_run_repeats_the_last_figures(tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path / "s.sqlite")
+def test_an_unchanged_run_repeats_the_last_figures(store: Store, tmp_path: Path) -> None:
     ingest(store, district_files(), qdir=tmp_path / "q")
     ingest(store, district_files(), qdir=tmp_path / "q")
     points = trend(store.view(), scope=Scope())["points"]

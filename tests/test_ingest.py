@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -13,7 +12,14 @@ from graph import model as m
 from graph.errors import UsageError
 from graph.store import Store
 from ingest.headers import load_mapping
-from tests.conftest import DISTRICT, csv_rows, district_files, ingest, rewrite_csv
+from tests.conftest import (
+    DISTRICT,
+    csv_rows,
+    district_files,
+    ingest,
+    rewrite_csv,
+    stored_text,
+)
 
 
 def _by_kind(record) -> dict:  # type: ignore[no-untyped-def]
@@ -175,10 +181,7 @@ def test_person_data_never_stored_in_clear(store: Store, tmp_path: Path) -> None
     assert "id_number" not in member.props and "phone" not in member.props
     raw_ids = [r["身份证号"] for r in csv_rows(DISTRICT / "members.csv")]
     raw_phones = [r["联系电话"] for r in csv_rows(DISTRICT / "members.csv")]
-    store.close()
-    conn = sqlite3.connect(tmp_path / "store.sqlite")
-    dump = "\n".join(conn.iterdump())
-    conn.close()
+    dump = stored_text(store, tmp_path)
     for value in raw_ids + raw_phones:
         assert value not in dump
 

@@ -33,6 +33,12 @@ def test_compose_file_is_valid(tmp_path: Path) -> None:
     assert "healthcheck" in services["neo4j"] and "healthcheck" in services["api"]
     assert {v.split(":")[0] if isinstance(v, str) else v["source"]
             for v in services["ingest"]["volumes"]} >= {"fugai-data", "fugai-inbox"}
+    # the staff server and the nightly ingest use the Neo4j service, with its password
+    neo4j_password = services["neo4j"]["environment"]["NEO4J_AUTH"].split("/", 1)[1]
+    for name in ("api", "ingest"):
+        env = services[name]["environment"]
+        assert env["FUGAI_STORE"] == "neo4j://neo4j:7687"
+        assert env["FUGAI_NEO4J_PASSWORD"] == neo4j_password
     # ports are published on the loopback only
     for svc in services.values():
         for port in svc.get("ports", []):

@@ -47,7 +47,8 @@ def _time(fn: Callable[[], Any], repeat: int = 5) -> tuple[float, float]:
     return statistics.median(runs), max(runs)
 
 
-def bench_coverage(size: str, store_path: str | None = None) -> dict[str, Any]:
+def bench_coverage(size: str, store_path: str | None = None,
+                   neo4j: dict[str, str] | None = None) -> dict[str, Any]:
     from graph import rules as r
     from graph.alliances import alliance_candidates
     from graph.coverage import summary
@@ -55,9 +56,16 @@ def bench_coverage(size: str, store_path: str | None = None) -> dict[str, Any]:
     from graph.explain import explain_org
     from graph.facts import build_facts
     from graph.findings import findings_page
+    from graph.neo4j_store import Neo4jStore
     from graph.scope import Scope
+    from graph.store import Store
 
-    store = EmbeddedStore(_store(size, store_path))
+    if neo4j is None:
+        store: Store = EmbeddedStore(_store(size, store_path))
+    else:   # the database bench/run.py filled with the same demo city
+        store = Neo4jStore(neo4j["FUGAI_STORE"], user=neo4j["FUGAI_NEO4J_USER"],
+                           password=neo4j["FUGAI_NEO4J_PASSWORD"],
+                           database=neo4j["FUGAI_NEO4J_DATABASE"])
     settings = r.CoverageSettings()
     start = time.perf_counter()
     facts = build_facts(store.view())
@@ -112,6 +120,24 @@ def main() -> None:
         print(f"| {size:8} | {r['orgs']:>9,} | {r['facts_build_s']:13.1f} | {r['peak_rss_mb']:7.0f}"
               f" | {cell(size, r, 'summary')} | {cell(size, r, 'gaps_page')}"
               f" | {cell(size, r, 'org')} | {cell(size, r, 'candidates')} |")
+    from bench.run import neo4j_env
+    neo4j = neo4j_env()
+    if neo4j is None:
+        print("\nCoverage queries on Neo4j: not run (no server configured, see bench/run.py)")
+    else:
+        on_neo4j = {size: bench_coverage(size, None, neo4j) for size in sizes}
+        print("\nCoverage queries on Neo4j ÷ embedded (target: every query ≤ 2×; "
+              "whole-area summary ≤ 2 s on province)")
+        print("| size     | facts build | summary | district gaps p1 | org explain | candidates |")
+        print("|----------|-------------|---------|------------------|-------------|------------|")
+        for size, n in on_neo4j.items():
+            e = results[size]
+            ratio = {k: n[f"{k}_s"] / max(e[f"{k}_s"], 1e-9)
+                     for k in ("summary", "gaps_page", "org", "candidates")}
+            print(f"| {size:8} | {n['facts_build_s'] / e['facts_build_s']:11.2f} "
+                  f"| {ratio['summary']:7.2f} | {ratio['gaps_page']:16.2f} "
+                  f"| {ratio['org']:11.2f} | {ratio['candidates']:10.2f} |")
+        results = {**results, **{f"neo4j-{k}": v for k, v in on_neo4j.items()}}
     (OUT / "coverage.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 

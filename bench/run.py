@@ -66,13 +66,38 @@ def _parse_seconds(files: dict[str, Path]) -> float:
     return time.perf_counter() - start
 
 
-def bench_ingest(size: str) -> dict[str, float]:
+def neo4j_env() -> dict[str, str] | None:
+    """The Neo4j server to benchmark on (a throw-away one: it is emptied), if any."""
+    uri = os.environ.get("FUGAI_BENCH_NEO4J_URI") or os.environ.get("FUGAI_TEST_NEO4J_URI")
+    if not uri:
+        return None
+    def get(name: str, default: str) -> str:
+        return (os.environ.get(f"FUGAI_BENCH_NEO4J_{name}")
+                or os.environ.get(f"FUGAI_TEST_NEO4J_{name}", default))
+    return {"FUGAI_STORE": uri, "FUGAI_NEO4J_USER": get("USER", "neo4j"),
+            "FUGAI_NEO4J_PASSWORD": get("PASSWORD", ""),
+            "FUGAI_NEO4J_DATABASE": get("DATABASE", "neo4j")}
+
+
+def empty_neo4j(env: dict[str, str]) -> None:
+    from graph.neo4j_store import Neo4jStore
+    store = Neo4jStore(env["FUGAI_STORE"], user=env["FUGAI_NEO4J_USER"],
+                       password=env["FUGAI_NEO4J_PASSWORD"], database=env["FUGAI_NEO4J_DATABASE"])
+    store.wipe()
+    store.close()
+
+
+def bench_ingest(size: str, neo4j: dict[str, str] | None = None) -> dict[str, float]:
+    """First ingest and unchanged re-ingest of the demo city, into a fresh embedded
+    store or (``neo4j``) into the emptied Neo4j database."""
     files = _demo(size)
-    work = OUT / f"store-{size}"
+    work = OUT / (f"store-{size}" if neo4j is None else f"neo4j-{size}")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     env = {**os.environ, "FUGAI_STORE": str(work / "fugai.sqlite"),
-           "FUGAI_DATA_DIR": str(work), "FUGAI_PERSON_KEY": "00" * 32}
+           "FUGAI_DATA_DIR": str(work), "FUGAI_PERSON_KEY": "00" * 32, **(neo4j or {})}
+    if neo4j is not None:
+        empty_neo4j(neo4j)
     args = ["ingest", *map(str, files.values()), "--mode", "full", "--format", "json"]
     first_s, first_rss, report = _run_cli(args, env)
     again_s, again_rss, again = _run_cli(args, env)
@@ -110,6 +135,24 @@ def main() -> None:
     print("|----------|-----------|---------|-----------|---------|-------------|---------|--------------|")
     for size, r in results.items():
         print(_fmt_row(size, r))
+    neo4j = neo4j_env()
+    if neo4j is None:
+        print("\nIngest on Neo4j: not run (set FUGAI_BENCH_NEO4J_URI or FUGAI_TEST_NEO4J_URI, "
+              "with _USER/_PASSWORD/_DATABASE, to a throw-away Neo4j 5 server)")
+    else:
+        on_neo4j = {size: bench_ingest(size, neo4j) for size in sizes}
+        print("\nIngest on Neo4j, side by side (target: ≥ 20,000 rows/s on city)")
+        print("| size     | Neo4j rows/s | embedded rows/s | Neo4j÷embedded time "
+              "| Neo4j re-ingest s | Neo4j peak MB (client) |")
+        print("|----------|--------------|-----------------|---------------------"
+              "|-------------------|------------------------|")
+        for size, n in on_neo4j.items():
+            e = results[size]
+            ok = "" if size != "city" else (" ✓" if n["rows_per_s"] >= 20_000 else " ✗(≥20k)")
+            print(f"| {size:8} | {n['rows_per_s']:>12,.0f}{ok} | {e['rows_per_s']:>15,.0f} "
+                  f"| {n['first_s'] / e['first_s']:19.2f} | {n['reingest_s']:17.1f} "
+                  f"| {n['rss_mb']:22.0f} |")
+        results = {**results, **{f"neo4j-{k}": v for k, v in on_neo4j.items()}}
     (OUT / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 

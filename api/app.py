@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -56,7 +57,9 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
         if own_store:
             svc.store.close()
 
-    app = FastAPI(title="fugai 两新组织党组织覆盖", version=routes.VERSION, lifespan=lifespan,
+    # the API docs (/docs, /redoc) with their scripts served by fugai itself: the staff's
+    # intranets have no internet, so the CDN that FastAPI's docs pages load is not there
+    app = FastAPIOffline(title="fugai 两新组织党组织覆盖", version=routes.VERSION, lifespan=lifespan,
                   description="两新工委覆盖情况查询接口。所有查询按登录用户的区划范围限定。")
     app.state.services = svc
 

@@ -289,3 +289,18 @@ def test_authorization_matrix(client: TestClient, role: str) -> None:
         else:
             assert res.status_code not in (401, 403), (role, method, path, res.status_code)
             assert res.status_code < 500, (role, method, path, res.text[:200])
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_work_without_internet(client: TestClient, page: str) -> None:
+    """The docs pages load their scripts and styles from fugai itself (intranets have
+    no CDN), and every one of them is served."""
+    import re
+
+    res = client.get(page)
+    assert res.status_code == 200
+    refs = re.findall(r"""(?:src|href|url)\s*[=:(]\s*['"]([^'"]+)['"]""", res.text)
+    assets = [r for r in refs if r.endswith((".js", ".css"))]
+    assert assets and not [r for r in refs if r.startswith(("http://", "https://", "//"))]
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset

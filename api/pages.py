@@ -33,7 +33,7 @@ from graph import model as m
 from graph import rules as r
 from graph.alliances import alliance_candidates, alliance_detail, alliance_list, suggested_alliances
 from graph.coverage import breakdown, committee_tree, flatten_tree, summary
-from graph.errors import Forbidden, UsageError
+from graph.errors import Forbidden, FugaiError, UsageError
 from graph.explain import explain_org
 from graph.findings import findings_page
 from graph.trend import trend
@@ -113,13 +113,9 @@ def login_post(request: Request, svc: ServicesDep, username: Annotated[str, Form
 
     try:
         user = login(svc, request, username, password)
-    except (UsageError, Forbidden) as exc:
+    except FugaiError as exc:   # wrong password, throttled, bad input: shown on the form
         return render(request, "login.html", status=exc.http_status, error=exc.message,
                       next=next)
-    except Exception as exc:  # noqa: BLE001 - wrong password or throttled: show on the form
-        message = getattr(exc, "message", "登录失败")
-        return render(request, "login.html", status=getattr(exc, "http_status", 401),
-                      error=message, next=next)
     token = svc.accounts.issue(user, "session", svc.settings.session_hours)
     resp = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/",
                             303)

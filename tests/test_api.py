@@ -304,3 +304,11 @@ def test_api_docs_work_without_internet(client: TestClient, page: str) -> None:
     assert assets and not [r for r in refs if r.startswith(("http://", "https://", "//"))]
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_a_wrong_password_on_the_login_page_is_shown_on_the_form(client: TestClient) -> None:
+    res = client.post("/login", data={"username": "analyst", "password": "not-the-password",
+                                      "next": "/"}, follow_redirects=False)
+    assert res.status_code == 401
+    assert "<form" in res.text and "用户名或密码错误" in res.text
+    client.app.state.services.throttle.succeeded(["u:analyst", "ip:testclient"])

@@ -183,12 +183,16 @@ ALL_RELATIONSHIPS: Final = (*RELATIONSHIPS.values(), COMMITTEE_PARENT, REGION_PA
                             COMMITTEE_REGION)
 
 
+_TARGETS: Final[dict[tuple[str, str], tuple[str, ...]]] = {}
+for _rel in ALL_RELATIONSHIPS:
+    _TARGETS[(_rel.type, _rel.source)] = _TARGETS.get((_rel.type, _rel.source), ()) + _rel.targets
+
+
 def targets(type: str, source: str) -> tuple[str, ...]:
     """The labels a ``type`` relationship from a ``source`` node may point at (one
     type can start at several labels: REPORTS_TO from a Party organisation may point
     at a Party organisation or a committee, from a committee only at a committee)."""
-    return tuple(t for rel in ALL_RELATIONSHIPS if rel.type == type and rel.source == source
-                 for t in rel.targets)
+    return _TARGETS.get((type, source), ())
 
 # --- controlled vocabularies ---------------------------------------------------
 

@@ -1,8 +1,7 @@
 """How fugai's values become Neo4j rows and back: pure functions, no I/O.
 
 A node is stored as its scalar model properties (for queries and indexes) plus the
-whole property map as ``f_props`` JSON (so answers match the embedded store exactly);
-``extract`` reads that map the way SQLite's ``json_extract`` does.
+whole property map as ``f_props`` JSON (so answers match the embedded store exactly).
 """
 
 from __future__ import annotations
@@ -36,22 +35,6 @@ def storable(value: Any) -> bool:
 
 def drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
-
-
-def extract(props: JSON, dotted: str) -> Any:
-    """``props`` at a dotted path, as SQLite's ``json_extract`` answers it (booleans as
-    1/0, objects and arrays as JSON text), so node and edge tables match the embedded
-    store's value for value."""
-    value: Any = props
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return value
 
 
 def node_map(label: str, key: str, props: JSON, **bookkeeping: Any) -> dict[str, Any]:

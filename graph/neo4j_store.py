@@ -39,7 +39,6 @@ from graph.neo4j_db import Database, Rows, Tx, migrate
 from graph.neo4j_rows import (
     batches,
     edge_map,
-    extract,
     node_map,
     pending_edge,
     pending_map,
@@ -59,6 +58,7 @@ from graph.store import (
     StoreView,
     StoreWriter,
     canonical_json,
+    prop_columns,
     run_record_from_json,
 )
 
@@ -395,27 +395,32 @@ class Neo4jView(StoreView):
 
     def node_table(self, label: str, props: Sequence[str]) -> pd.DataFrame:
         rows = sorted(self.db.read(f"node_table:{label}"), key=lambda r: r["key"])
-        data = []
-        for r in rows:
-            p = orjson.loads(r["props"])
-            data.append((r["key"], int(bool(r["active"])), r["first_run"],
-                         *(extract(p, name) for name in props)))
-        return pd.DataFrame(data, columns=["key", "active", "first_run", *props])
+        maps = [orjson.loads(r["props"]) for r in rows] if props else []
+        return pd.DataFrame({"key": [r["key"] for r in rows],
+                             "active": [int(bool(r["active"])) for r in rows],
+                             "first_run": [r["first_run"] for r in rows],
+                             **prop_columns(maps, props)},
+                            columns=["key", "active", "first_run", *props])
 
     def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
-        data = []
+        ends: list[tuple[str, str, str, str]] = []
+        maps: list[JSON] = []
         for _, src, dst in _COMBOS_BY_TYPE[type]:
             for r in self.db.read(f"edge_table:{type}:{src}:{dst}"):
-                p = orjson.loads(r["props"])
-                data.append((src, r["src"], dst, r["dst"], *(extract(p, n) for n in props)))
+                ends.append((src, r["src"], dst, r["dst"]))
+                maps.append(orjson.loads(r["props"]))
         for r in self.db.read("pending_by_type", type=type):
             p = r["p"]
             if p.get("f_active", True):
-                fp = orjson.loads(p.get("f_props") or "{}")
-                data.append((p["src_label"], p["src_key"], p["dst_label"], p["dst_key"],
-                             *(extract(fp, n) for n in props)))
-        data.sort(key=lambda row: row[:4])
-        return pd.DataFrame(data, columns=["src_label", "src", "dst_label", "dst", *props])
+                ends.append((p["src_label"], p["src_key"], p["dst_label"], p["dst_key"]))
+                maps.append(orjson.loads(p.get("f_props") or "{}"))
+        order = sorted(range(len(ends)), key=ends.__getitem__)
+        ends = [ends[i] for i in order]
+        maps = [maps[i] for i in order]
+        return pd.DataFrame({"src_label": [e[0] for e in ends], "src": [e[1] for e in ends],
+                             "dst_label": [e[2] for e in ends], "dst": [e[3] for e in ends],
+                             **prop_columns(maps, props)},
+                            columns=["src_label", "src", "dst_label", "dst", *props])
 
     def history(self, label: str, key: str) -> list[JSON]:
         return [{"run_id": r["run_id"], "change": r["change"],

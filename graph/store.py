@@ -140,6 +140,30 @@ class RunRecord:
     resolved_references: int = 0
 
 
+def prop_columns(maps: Sequence[JSON], props: Sequence[str]) -> dict[str, list[Any]]:
+    """Columns of ``props`` over property maps, each value as SQLite's ``json_extract``
+    gives it (a dotted name reads a nested value; booleans as 1/0, objects and arrays
+    as JSON text, missing as None), so both stores' tables agree value for value."""
+    out: dict[str, list[Any]] = {}
+    for prop in props:
+        parts = prop.split(".")
+        if len(parts) == 1:
+            values = [d.get(prop) for d in maps]
+        else:
+            values = []
+            for d in maps:
+                value: Any = d
+                for part in parts:
+                    value = value.get(part) if isinstance(value, dict) else None
+                values.append(value)
+        if any(v.__class__ in (bool, dict, list) for v in values):
+            values = [int(v) if v.__class__ is bool
+                      else orjson.dumps(v).decode() if v.__class__ in (dict, list) else v
+                      for v in values]
+        out[prop] = values
+    return out
+
+
 def run_record_from_json(data: JSON) -> RunRecord:
     """A run record as ``finish`` stored it (``canonical_json(asdict(record))``)."""
     data = dict(data)

@@ -7,14 +7,12 @@ answers "nothing stored yet": every statement sent is one of graph/neo4j_cypher.
 (which test_cypher_lint.py checks with Neo4j's own parser), it gets exactly the
 parameters it names, every ``row.<field>`` it reads is in every row, every property
 map it stores holds only values Neo4j can store, every session names the database,
-and schema statements run outside managed transactions. Plus the pure helpers against
-the embedded store's own behaviour (``json_extract``).
+and schema statements run outside managed transactions.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -29,13 +27,8 @@ from conftest import ingest_district
 from graph import model as m
 from graph import neo4j_cypher as cy
 from graph.errors import StoreBusy, StoreUnavailable
-from graph.neo4j_store import (
-    Neo4jStore,
-    Neo4jWriter,
-    edge_map,
-    extract,
-    node_map,
-)
+from graph.neo4j_rows import edge_map, node_map
+from graph.neo4j_store import Neo4jStore, Neo4jWriter
 from graph.store import EdgeRow
 
 DATABASE = "fugai_offline"
@@ -230,21 +223,6 @@ def test_references_wait_until_both_ends_exist(server: Recorder) -> None:
     later = Neo4jWriter(store.db, run_id=2, run_date="2026-12-02", stale_runs=set())
     assert later.pending_references([m.COVERS]) == []
     assert [p["ids"] for n, _, p in server.sent if n == "pending_delete"] == [[pending_row["id"]]]
-
-
-@pytest.mark.parametrize("props", [
-    {"a": True, "b": False, "c": 3, "d": 2.5, "e": "中文", "f": None,
-     "g": {"z": 1, "a": [1, "x"]}, "h": [1, 2], "raw": {"机构类别": "社会团体", "n": {"x": 1}}},
-])
-@pytest.mark.parametrize("path", ["a", "b", "c", "d", "e", "f", "g", "g.a", "h", "missing",
-                                  "raw.机构类别", "raw.n", "raw.n.x", "e.x"])
-def test_extract_answers_like_sqlite_json_extract(props: dict[str, Any], path: str) -> None:
-    conn = sqlite3.connect(":memory:")
-    text = orjson.dumps(props, option=orjson.OPT_SORT_KEYS).decode()
-    json_path = "$" + "".join(f'."{part}"' for part in path.split("."))
-    (expected,) = conn.execute("SELECT json_extract(?, ?)", (text, json_path)).fetchone()
-    got = extract(orjson.loads(text), path)
-    assert got == expected and type(got) is type(expected)
 
 
 def test_stored_maps_keep_everything_in_f_props() -> None:

@@ -9,11 +9,13 @@ ingest answer exactly like the original.
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from conftest import PERSON_KEY, TODAY
 from store_answers import answers
@@ -21,7 +23,7 @@ from store_answers import answers
 from graph.embedded import EmbeddedStore
 from graph.errors import UsageError
 from graph.migrate import migrate
-from graph.store import RunRecord, Store
+from graph.store import RunRecord, Store, canonical_json, prop_columns
 from ingest.demo import generate_city
 from ingest.pipeline import IngestRequest, run_ingest
 
@@ -93,3 +95,18 @@ def test_cli_migrate(reference: EmbeddedStore, tmp_path: Path) -> None:
                            timeout=300)
     assert again.returncode == UsageError.exit_code
     assert again.stderr.strip().count("\n") == 0 and "不为空" in again.stderr
+
+
+@pytest.mark.parametrize("path", ["a", "b", "c", "d", "e", "f", "g", "g.a", "h", "missing",
+                                  "raw.机构类别", "raw.n", "raw.n.x", "e.x"])
+def test_prop_columns_answer_like_sqlite_json_extract(path: str) -> None:
+    """Both stores build their tables with ``prop_columns``; it must read a property map
+    exactly as SQLite's ``json_extract`` reads the same JSON (types included)."""
+    props = {"a": True, "b": False, "c": 3, "d": 2.5, "e": "中文", "f": None,
+             "g": {"z": 1, "a": [1, "x"]}, "h": [1, 2], "raw": {"机构类别": "社会团体", "n": {"x": 1}}}
+    conn = sqlite3.connect(":memory:")
+    text = canonical_json(props)
+    json_path = "$" + "".join(f'."{part}"' for part in path.split("."))
+    (expected,) = conn.execute("SELECT json_extract(?, ?)", (text, json_path)).fetchone()
+    (got,) = prop_columns([orjson.loads(text)], [path])[path]
+    assert got == expected and type(got) is type(expected)

@@ -31,13 +31,12 @@ from api.exports import (
     write_xlsx,
 )
 from graph import rules as r
-from graph.embedded import EmbeddedStore
 from graph.errors import UsageError
-from graph.facts import Facts, build_facts
+from graph.facts import Facts
 from graph.findings import finding_counts, iter_findings
 from graph.rules import CoverageSettings
 from graph.scope import Scope
-from tests.conftest import district_files, ingest
+from tests.district import first_run_facts
 
 COLUMNS = (("name", "名称"), ("n", "数量"), ("note", "备注"))
 NASTY = ['=HYPERLINK("http://x")', "@SUM(A1)", "+1", "-2+3", "  =1+1", "\t=1", "\rx"]
@@ -52,13 +51,7 @@ DISTRICT_COUNTS = {
 @pytest.fixture(scope="module")
 def facts(tmp_path_factory: pytest.TempPathFactory) -> Facts:
     """The district's facts, built once: tests only read them (one edits a copy)."""
-    tmp = tmp_path_factory.mktemp("district")
-    store = EmbeddedStore(tmp / "store.sqlite")
-    try:
-        ingest(store, district_files(), qdir=tmp / "q")
-        return build_facts(store.view())
-    finally:
-        store.close()
+    return first_run_facts(tmp_path_factory.mktemp("district"))
 
 
 def _csv_text(rows: list[dict[str, Any]], columns: Any = COLUMNS) -> str:

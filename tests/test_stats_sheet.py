@@ -3,7 +3,6 @@ hand from the fixture (see the unit table in ``test_district_units_as_documented
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,8 +10,7 @@ import openpyxl
 import pytest
 
 from api.sheet_export import write_stats_workbook
-from graph.embedded import EmbeddedStore
-from graph.facts import Facts, build_facts
+from graph.facts import Facts
 from graph.rules import CoverageSettings
 from graph.scope import Scope, scoped_orgs
 from graph.stats_sheet import (
@@ -24,22 +22,16 @@ from graph.stats_sheet import (
     StatsSheet,
     stats_sheets,
 )
-from tests.conftest import district_files, ingest
+from tests.district import first_run_facts
 
 D = DASH
 DEFAULT = CoverageSettings()
 
 
 @pytest.fixture(scope="module")
-def facts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facts]:
+def facts(tmp_path_factory: pytest.TempPathFactory) -> Facts:
     """One ingest of the district for the whole module (the sheets only read it)."""
-    tmp = tmp_path_factory.mktemp("stats")
-    store = EmbeddedStore(tmp / "store.sqlite")
-    try:
-        ingest(store, district_files(), qdir=tmp / "q")
-        yield build_facts(store.view())
-    finally:
-        store.close()
+    return first_run_facts(tmp_path_factory.mktemp("stats"))
 
 
 def _sheets(facts: Facts, region: str = "", settings: CoverageSettings = DEFAULT,

@@ -48,6 +48,30 @@ from tests.conftest import (
     ingest,
     ingest_district,
 )
+from tests.district import (
+    E01,
+    E02,
+    E03,
+    E04,
+    E05,
+    E06,
+    E07,
+    E12,
+    E13,
+    E14,
+    E15,
+    E16,
+    E17,
+    E18,
+    E19,
+    E20,
+    E21,
+    E22,
+    E23,
+    E24,
+    S01,
+    S02,
+)
 from viz.charts import findings_chart, rates_chart, trend_chart
 from viz.model import Picture, link_file
 from viz.pictures import build_picture
@@ -56,16 +80,6 @@ from viz.render import neutralise_urls, render_html, vis_assets, vis_data
 EXTRA = DISTRICT.parent / "district_extra"
 S = r.CoverageSettings()
 XSS = "<script>alert(1)</script>"
-E01, E02, E03 = "9144520270000001XE", "91445202700000028E", "914452027000000369"
-E04, E05, E06 = "914452027000000444", "91445202700000052Y", "91445202700000060R"
-E07, E12 = "91445202700000079N", "91445202700000124P"
-S01, S02 = "51445202700000159E", "514452027000001679"
-E13, E14, E15, E16 = ("91445202700000130C", "91445202700000140D", "91445202700000150E",
-                      "91445202700000160F")
-E17, E18, E19, E20 = ("91445202700000170G", "91445202700000180H", "91445202700000190J",
-                      "91445202700000200Y")
-E21, E22, E23, E24 = ("914452027000002100", "914452027000002201", "914452027000002302",
-                      "914452027000002403")
 PARK = "park:揭阳产业转移工业园"
 EXTERNAL = re.compile(r"\s*(https?:|//|javascript:)", re.IGNORECASE)
 

@@ -140,6 +140,10 @@ class RunRecord:
     resolved_references: int = 0
 
 
+#: value types ``json_extract`` answers differently from the parsed JSON value
+_CONVERTED = frozenset({bool, dict, list})
+
+
 def prop_columns(maps: Sequence[JSON], props: Sequence[str]) -> dict[str, list[Any]]:
     """Columns of ``props`` over property maps, each value as SQLite's ``json_extract``
     gives it (a dotted name reads a nested value; booleans as 1/0, objects and arrays
@@ -156,7 +160,7 @@ def prop_columns(maps: Sequence[JSON], props: Sequence[str]) -> dict[str, list[A
                 for part in parts:
                     value = value.get(part) if isinstance(value, dict) else None
                 values.append(value)
-        if any(v.__class__ in (bool, dict, list) for v in values):
+        if _CONVERTED.intersection(map(type, values)):
             values = [int(v) if v.__class__ is bool
                       else orjson.dumps(v).decode() if v.__class__ in (dict, list) else v
                       for v in values]

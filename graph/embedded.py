@@ -41,6 +41,7 @@ from graph.store import (
     canonical_json,
     prop_columns,
     run_record_from_json,
+    table_frame,
 )
 
 SCHEMA_VERSION = 1
@@ -341,19 +342,17 @@ class EmbeddedView(StoreView):
             "SELECT key, active, first_run, props FROM nodes WHERE label = ?",
             (label,)).fetchall()
         maps = [orjson.loads(r[3]) for r in rows] if props else []
-        return pd.DataFrame({"key": [r[0] for r in rows], "active": [r[1] for r in rows],
-                             "first_run": [r[2] for r in rows], **prop_columns(maps, props)},
-                            columns=["key", "active", "first_run", *props])
+        return table_frame({"key": [r[0] for r in rows], "active": [r[1] for r in rows],
+                            "first_run": [r[2] for r in rows], **prop_columns(maps, props)})
 
     def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
         rows = self.conn.execute(
             "SELECT src_label, src_key, dst_label, dst_key, props FROM edges"
             " WHERE type = ? AND active = 1", (type,)).fetchall()
         maps = [orjson.loads(r[4]) for r in rows] if props else []
-        return pd.DataFrame({"src_label": [r[0] for r in rows], "src": [r[1] for r in rows],
-                             "dst_label": [r[2] for r in rows], "dst": [r[3] for r in rows],
-                             **prop_columns(maps, props)},
-                            columns=["src_label", "src", "dst_label", "dst", *props])
+        return table_frame({"src_label": [r[0] for r in rows], "src": [r[1] for r in rows],
+                            "dst_label": [r[2] for r in rows], "dst": [r[3] for r in rows],
+                            **prop_columns(maps, props)})
 
     def history(self, label: str, key: str) -> list[JSON]:
         cur = self.conn.execute(

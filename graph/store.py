@@ -168,6 +168,14 @@ def prop_columns(maps: Sequence[JSON], props: Sequence[str]) -> dict[str, list[A
     return out
 
 
+def table_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """A table from its columns; with no rows every column stays ``object`` (pandas
+    would make an empty list ``float64``, and a merge on it then fails)."""
+    if columns and not next(iter(columns.values())):
+        return pd.DataFrame([], columns=list(columns))
+    return pd.DataFrame(columns)
+
+
 def run_record_from_json(data: JSON) -> RunRecord:
     """A run record as ``finish`` stored it (``canonical_json(asdict(record))``)."""
     data = dict(data)

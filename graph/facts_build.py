@@ -195,7 +195,8 @@ class Coverage:
         pairs = pairs.drop_duplicates()
         covered = pairs.groupby("po").size()
         # region-wide areas: every active unit in the region (counted, not listed)
-        region = orgs.loc[orgs["active"], "region_code"].dropna()
+        # (as text even when there are no units yet: an empty column has no string dtype)
+        region = orgs.loc[orgs["active"], "region_code"].dropna().astype(str)
         by_prefix = pd.concat([region.str[:n] for n in (6, 9, 12)]).value_counts()
         ra = self.region_areas
         inside = pairs.merge(ra, on="po")
@@ -211,7 +212,8 @@ class Coverage:
                                     mobile_members=("mobile", "sum"))
         for col in ("members", "full_members", "mobile_members"):
             po[col] = po.index.map(per[col]).fillna(0).astype(int)
-        po["mobile"] = po["name"].str.contains("流动党员", regex=False) | (po["mobile_members"] > 0)
+        po["mobile"] = (po["name"].fillna("").astype(str).str.contains("流动党员", regex=False)
+                        | (po["mobile_members"] > 0))
         po["orphan"] = po["active"] & (po["covers_active"] == 0) & (
             (po["covers"] > 0) | (po["members"] == 0)) & ~(po["mobile"] & (po["members"] > 0))
         first_direct = d.sort_values("org").drop_duplicates("po").set_index("po")["org"]

@@ -110,3 +110,17 @@ def test_prop_columns_answer_like_sqlite_json_extract(path: str) -> None:
     (expected,) = conn.execute("SELECT json_extract(?, ?)", (text, json_path)).fetchone()
     (got,) = prop_columns([orjson.loads(text)], [path])[path]
     assert got == expected and type(got) is type(expected)
+
+
+def test_every_report_works_before_the_registers_arrive(store: Store, tmp_path: Path) -> None:
+    """A new deployment fills its store in steps (the committees' own rosters first, the
+    registration exports later), and a run that died half way leaves such a state on
+    Neo4j: every report must answer, with zeros, not fail."""
+    from conftest import DISTRICT, ingest
+
+    assert answers(store)["summary"]["in_scope"] == 0
+    for files in (["regions.csv", "committees.csv"], ["party_orgs.csv"], ["members.csv"]):
+        ingest(store, [DISTRICT / f for f in files], mode="delta", qdir=tmp_path / "q")
+        got = answers(store)
+        assert got["summary"]["in_scope"] == 0 and got["findings"] is not None
+    assert got["finding_counts"]["orphan_party_org"] > 0

@@ -63,7 +63,7 @@ def bench_coverage(size: str, store_path: str | None = None,
     if neo4j is None:
         store: Store = EmbeddedStore(_store(size, store_path))
     else:   # the database bench/run.py filled with the same demo city
-        store = Neo4jStore(neo4j["FUGAI_STORE"], user=neo4j["FUGAI_NEO4J_USER"],
+        store = Neo4jStore.connect(neo4j["FUGAI_STORE"], user=neo4j["FUGAI_NEO4J_USER"],
                            password=neo4j["FUGAI_NEO4J_PASSWORD"],
                            database=neo4j["FUGAI_NEO4J_DATABASE"])
     settings = r.CoverageSettings()

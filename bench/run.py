@@ -81,7 +81,7 @@ def neo4j_env() -> dict[str, str] | None:
 
 def empty_neo4j(env: dict[str, str]) -> None:
     from graph.neo4j_store import Neo4jStore
-    store = Neo4jStore(env["FUGAI_STORE"], user=env["FUGAI_NEO4J_USER"],
+    store = Neo4jStore.connect(env["FUGAI_STORE"], user=env["FUGAI_NEO4J_USER"],
                        password=env["FUGAI_NEO4J_PASSWORD"], database=env["FUGAI_NEO4J_DATABASE"])
     store.wipe()
     store.close()

@@ -107,9 +107,12 @@ def _node_statements(label: str) -> dict[str, str]:
             "WITH n, row, coalesce(n.f_first_run, $run) AS first "
             "SET n = row.all "
             "SET n.f_first_run = first"),
+        # the state before an update; none when the stored row already is the new one
+        # (a run that died half way wrote it, and this run completes that one)
         f"node_history:{label}": (
             "UNWIND $rows AS row "
             f"MATCH (n:{label} {{{k}: row.key}}) "
+            "WHERE n.f_hash IS NULL OR n.f_hash <> row.hash "
             f"CREATE (:{HISTORY} {{label: $label, key: row.key, run_id: $run, seq: row.seq, "
             "change: $change, before: n.f_props})"),
         f"node_ensure:{label}": (
@@ -374,6 +377,6 @@ def db_schema() -> dict[str, list[str]]:
         "heartbeat", "touched", "applied_at", "started_at", "finished_at", "status",
         "f_record",
         # fields of the ``row`` maps that UNWIND hands to the statements
-        "all", "rel", "src", "dst", "i",
+        "all", "rel", "src", "dst", "i", "hash",
     })
     return {"labels": labels, "relationshipTypes": rel_types, "propertyKeys": sorted(props)}

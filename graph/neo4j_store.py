@@ -60,6 +60,7 @@ from graph.store import (
     canonical_json,
     prop_columns,
     run_record_from_json,
+    table_frame,
 )
 
 #: seconds between lock heartbeats, and of silence after which a lock counts as dead
@@ -191,8 +192,8 @@ class Neo4jWriter(StoreWriter):
                 upserts = [{"key": r.key, "all": node_map(
                     label, r.key, r.props, f_hash=r.row_hash, f_source=r.source,
                     f_active=r.active, f_changed_run=self.run_id)} for r in chunk]
-                befores = [{"key": r.key, "seq": s} for r, s in zip(chunk, self._seqs(len(chunk)),
-                                                                    strict=True)]
+                befores = [{"key": r.key, "seq": s, "hash": r.row_hash}
+                           for r, s in zip(chunk, self._seqs(len(chunk)), strict=True)]
 
                 self.db.write(_upsert_nodes, label, upserts, befores if history else [],
                               self.run_id)
@@ -396,11 +397,10 @@ class Neo4jView(StoreView):
     def node_table(self, label: str, props: Sequence[str]) -> pd.DataFrame:
         rows = sorted(self.db.read(f"node_table:{label}"), key=lambda r: r["key"])
         maps = [orjson.loads(r["props"]) for r in rows] if props else []
-        return pd.DataFrame({"key": [r["key"] for r in rows],
-                             "active": [int(bool(r["active"])) for r in rows],
-                             "first_run": [r["first_run"] for r in rows],
-                             **prop_columns(maps, props)},
-                            columns=["key", "active", "first_run", *props])
+        return table_frame({"key": [r["key"] for r in rows],
+                            "active": [int(bool(r["active"])) for r in rows],
+                            "first_run": [r["first_run"] for r in rows],
+                            **prop_columns(maps, props)})
 
     def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
         ends: list[tuple[str, str, str, str]] = []
@@ -417,10 +417,9 @@ class Neo4jView(StoreView):
         order = sorted(range(len(ends)), key=ends.__getitem__)
         ends = [ends[i] for i in order]
         maps = [maps[i] for i in order]
-        return pd.DataFrame({"src_label": [e[0] for e in ends], "src": [e[1] for e in ends],
-                             "dst_label": [e[2] for e in ends], "dst": [e[3] for e in ends],
-                             **prop_columns(maps, props)},
-                            columns=["src_label", "src", "dst_label", "dst", *props])
+        return table_frame({"src_label": [e[0] for e in ends], "src": [e[1] for e in ends],
+                            "dst_label": [e[2] for e in ends], "dst": [e[3] for e in ends],
+                            **prop_columns(maps, props)})
 
     def history(self, label: str, key: str) -> list[JSON]:
         return [{"run_id": r["run_id"], "change": r["change"],
@@ -481,10 +480,14 @@ class _Heartbeat:
 class Neo4jStore(Store):
     """A Neo4j database; the schema is brought up to date when the store opens."""
 
-    def __init__(self, uri: str, *, user: str, password: str, database: str) -> None:
-        self.uri = uri
-        self.db = Database.connect(uri, user, password, database)
-        migrate(self.db)
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.uri = db.uri
+        migrate(db)
+
+    @classmethod
+    def connect(cls, uri: str, *, user: str, password: str, database: str) -> Neo4jStore:
+        return cls(Database.connect(uri, user, password, database))
 
     @contextmanager
     def writer(self, started_at: str, run_date: str) -> Iterator[StoreWriter]:

@@ -22,7 +22,7 @@ def open_store(uri: str) -> Store:
         settings = get_settings()
         if not settings.neo4j_password:
             raise UsageError("使用 Neo4j 时必须设置 FUGAI_NEO4J_PASSWORD")
-        return Neo4jStore(uri, user=settings.neo4j_user, password=settings.neo4j_password,
+        return Neo4jStore.connect(uri, user=settings.neo4j_user, password=settings.neo4j_password,
                           database=settings.neo4j_database)
     if "://" in uri:
         raise UsageError(f"不支持的存储地址: {uri}")

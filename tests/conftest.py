@@ -2,7 +2,9 @@
 formats real exports come in, and a fresh store per test — of every kind.
 
 The contract: every test that takes ``store`` (or ``store_kind``) runs once per store.
-The embedded store always; the Neo4j store when ``FUGAI_TEST_NEO4J_URI`` (with
+The embedded store and the Neo4j store's code over a statement-level double of the
+server (tests/neo4j_double.py) always; the Neo4j store on a real server when
+``FUGAI_TEST_NEO4J_URI`` (with
 ``FUGAI_TEST_NEO4J_USER`` / ``FUGAI_TEST_NEO4J_PASSWORD`` / ``FUGAI_TEST_NEO4J_DATABASE``)
 names a throw-away server, which each test empties first. Without a server the Neo4j
 half is reported as not run at the end of the session, never silently passed.
@@ -32,7 +34,8 @@ PERSON_KEY = b"test-person-key-not-secret"
 
 
 NEO4J_URI = os.environ.get("FUGAI_TEST_NEO4J_URI", "")
-STORE_KINDS = ["embedded", *(["neo4j"] if NEO4J_URI else [])]
+#: "neo4j-double": the Neo4j store's code over tests/neo4j_double.py (no server needed)
+STORE_KINDS = ["embedded", "neo4j-double", *(["neo4j"] if NEO4J_URI else [])]
 NEO4J_NOT_RUN = ("Neo4j contract suite NOT RUN: set FUGAI_TEST_NEO4J_URI (and _USER, "
                  "_PASSWORD, _DATABASE) to a throw-away Neo4j 5 server to run it")
 
@@ -51,7 +54,14 @@ def open_test_store(kind: str, directory: Path) -> Store:
         return EmbeddedStore(directory / "store.sqlite")
     from graph.neo4j_store import Neo4jStore
 
-    s = Neo4jStore(NEO4J_URI, user=os.environ.get("FUGAI_TEST_NEO4J_USER", "neo4j"),
+    if kind == "neo4j-double":
+        from neo4j_double import DoubleDriver
+
+        from graph.neo4j_db import Database
+
+        return Neo4jStore(Database(DoubleDriver(), f"neo4j://double/{directory.name}", "neo4j"))
+
+    s = Neo4jStore.connect(NEO4J_URI, user=os.environ.get("FUGAI_TEST_NEO4J_USER", "neo4j"),
                    password=os.environ.get("FUGAI_TEST_NEO4J_PASSWORD", ""),
                    database=os.environ.get("FUGAI_TEST_NEO4J_DATABASE", "neo4j"))
     s.wipe()

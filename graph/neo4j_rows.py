@@ -6,16 +6,29 @@ whole property map as ``f_props`` JSON (so answers match the embedded store exac
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
 
 from graph import model as m
+from graph import neo4j_cypher as cy
 from graph.store import JSON, EdgeRow, canonical_json
 
 #: rows per transaction: big enough to amortise the round trip, small enough for the heap
 BATCH = 5000
+
+Combo = tuple[str, str, str]
+#: every (type, source label, target label) a relationship can have, by type
+COMBOS_BY_TYPE: dict[str, list[Combo]] = defaultdict(list)
+for _combo in cy.EDGE_COMBOS:
+    COMBOS_BY_TYPE[_combo[0]].append(_combo)
+
+
+def tag(combo: Combo) -> str:
+    """A combo as it appears in statement names (``edge_merge:COVERS:PartyOrganization:…``)."""
+    return ":".join(combo)
 
 
 def batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:

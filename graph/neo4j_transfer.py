@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from graph import model as m
+from graph import neo4j_cypher as cy
 from graph.neo4j_db import Database
 from graph.neo4j_rows import BATCH, batches, node_map, pending_edge
+from graph.neo4j_view import Neo4jView
 from graph.store import (
     EdgeRow,
     HistoryEntry,
@@ -28,13 +30,12 @@ from graph.store import (
 )
 
 if TYPE_CHECKING:
-    from graph.neo4j_store import Neo4jWriter
+    from graph.neo4j_writer import Neo4jWriter
 
 T = TypeVar("T")
 
 
 def dump(db: Database) -> StoreDump:
-    from graph.neo4j_store import EDGE_TYPES, Neo4jView
 
     view = Neo4jView(db)
 
@@ -48,7 +49,7 @@ def dump(db: Database) -> StoreDump:
                                  int(r["first_run"]), int(r["changed_run"]))
 
     def edges() -> Iterator[StoredEdge]:
-        for type, src, dst in EDGE_TYPES:
+        for type, src, dst in cy.EDGE_COMBOS:
             for r in db.read(f"edge_all:{type}:{src}:{dst}"):
                 yield StoredEdge(EdgeRow(type, src, r["src"], dst, r["dst"],
                                          orjson.loads(r["props"]), r["owner_label"],

@@ -21,7 +21,8 @@ from graph import neo4j_cypher as cy
 from graph.errors import StoreBusy, StoreUnavailable
 from graph.neo4j_db import Database
 from graph.neo4j_rows import edge_map, node_map
-from graph.neo4j_store import Neo4jStore, Neo4jWriter
+from graph.neo4j_store import Neo4jStore
+from graph.neo4j_writer import Neo4jWriter
 from graph.store import EdgeRow, NodeRow
 
 DATABASE = "fugai_offline"

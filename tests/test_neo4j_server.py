@@ -23,6 +23,7 @@ from store_answers import answers
 from graph import model as m
 from graph import neo4j_cypher as cy
 from graph import neo4j_store as ns
+from graph import neo4j_writer
 from graph.errors import StoreBusy
 from graph.facts import build_facts
 from graph.neo4j_store import Neo4jStore
@@ -73,15 +74,15 @@ def test_hot_statements_seek_by_index_without_eager(tmp_path: Path) -> None:
 def test_a_run_that_dies_half_way_is_completed_by_running_it_again(
         neo4j_store: Neo4jStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
-    real = ns.Neo4jWriter.write_nodes
+    real = neo4j_writer.Neo4jWriter.write_nodes
 
-    def dying(self: ns.Neo4jWriter, rows: Any, *, history: bool) -> None:
+    def dying(self: neo4j_writer.Neo4jWriter, rows: Any, *, history: bool) -> None:
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt("killed half way")
         real(self, rows, history=history)
 
-    monkeypatch.setattr(ns.Neo4jWriter, "write_nodes", dying)
+    monkeypatch.setattr(neo4j_writer.Neo4jWriter, "write_nodes", dying)
     with pytest.raises(KeyboardInterrupt):
         ingest(neo4j_store, district_files(), qdir=tmp_path / "q")
     (dead,) = neo4j_store.view().runs()
@@ -90,7 +91,7 @@ def test_a_run_that_dies_half_way_is_completed_by_running_it_again(
     assert neo4j_store.view().counts()[m.ORGANIZATION]["total"] > 0
     assert build_facts(neo4j_store.view()).run_info() == {
         "run_id": None, "finished_at": None, "incomplete_run": dead.run_id}
-    monkeypatch.setattr(ns.Neo4jWriter, "write_nodes", real)
+    monkeypatch.setattr(neo4j_writer.Neo4jWriter, "write_nodes", real)
     again = ingest(neo4j_store, district_files(), qdir=tmp_path / "q")
     assert again.status == "complete"
     assert [r.status for r in neo4j_store.view().runs()] == ["complete", "incomplete"]

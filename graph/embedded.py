@@ -39,9 +39,7 @@ from graph.store import (
     StoreView,
     StoreWriter,
     canonical_json,
-    prop_columns,
     run_record_from_json,
-    table_frame,
 )
 
 SCHEMA_VERSION = 1
@@ -116,6 +114,11 @@ def _edge_order(e: EdgeRow) -> str:
     # NUL-joined: orders like the key tuple (and like SQLite's BINARY collation), and
     # one string comparison is cheaper than a tuple's
     return f"{e.type}\0{e.src_label}\0{e.src_key}\0{e.dst_label}\0{e.dst_key}"
+
+
+def _json_path(prop: str) -> str:
+    """SQLite JSON path of a (possibly dotted, possibly non-ASCII) property name."""
+    return "$" + "".join(f'."{part}"' for part in prop.split("."))
 
 
 def _props_json(props: JSON) -> str:
@@ -337,22 +340,21 @@ class EmbeddedView(StoreView):
             yield Edge(t, sl, sk, dl, dk, orjson.loads(props), bool(active))
 
     def node_table(self, label: str, props: Sequence[str]) -> pd.DataFrame:
-        # one orjson parse per row beats one SQLite JSON parse per row and property
-        rows = self.conn.execute(
-            "SELECT key, active, first_run, props FROM nodes WHERE label = ?",
-            (label,)).fetchall()
-        maps = [orjson.loads(r[3]) for r in rows] if props else []
-        return table_frame({"key": [r[0] for r in rows], "active": [r[1] for r in rows],
-                            "first_run": [r[2] for r in rows], **prop_columns(maps, props)})
+        # json_extract in SQLite: measured on the province, it is faster and holds a
+        # third of the memory of parsing every row's JSON in Python
+        cols = "".join(", json_extract(props, ?)" for _ in props)
+        cur = self.conn.execute(
+            f"SELECT key, active, first_run{cols} FROM nodes WHERE label = ?",
+            (*(_json_path(p) for p in props), label))
+        return pd.DataFrame(cur.fetchall(), columns=["key", "active", "first_run", *props])
 
     def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
-        rows = self.conn.execute(
-            "SELECT src_label, src_key, dst_label, dst_key, props FROM edges"
-            " WHERE type = ? AND active = 1", (type,)).fetchall()
-        maps = [orjson.loads(r[4]) for r in rows] if props else []
-        return table_frame({"src_label": [r[0] for r in rows], "src": [r[1] for r in rows],
-                            "dst_label": [r[2] for r in rows], "dst": [r[3] for r in rows],
-                            **prop_columns(maps, props)})
+        cols = "".join(", json_extract(props, ?)" for _ in props)
+        cur = self.conn.execute(
+            f"SELECT src_label, src_key, dst_label, dst_key{cols} FROM edges"
+            " WHERE type = ? AND active = 1", (*(_json_path(p) for p in props), type))
+        return pd.DataFrame(cur.fetchall(), columns=["src_label", "src", "dst_label", "dst",
+                                                      *props])
 
     def history(self, label: str, key: str) -> list[JSON]:
         cur = self.conn.execute(

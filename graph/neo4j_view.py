@@ -64,30 +64,29 @@ class Neo4jView(StoreView):
 
     def node_table(self, label: str, props: Sequence[str]) -> pd.DataFrame:
         rows = sorted(self.db.read(f"node_table:{label}"), key=lambda r: r["key"])
-        maps = [orjson.loads(r["props"]) for r in rows] if props else []
         return table_frame({"key": [r["key"] for r in rows],
                             "active": [int(bool(r["active"])) for r in rows],
                             "first_run": [r["first_run"] for r in rows],
-                            **prop_columns(maps, props)})
+                            **prop_columns((r["props"] for r in rows), props)})
 
     def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
         ends: list[tuple[str, str, str, str]] = []
-        maps: list[JSON] = []
+        texts: list[str] = []
         for _, src, dst in COMBOS_BY_TYPE[type]:
             for r in self.db.read(f"edge_table:{type}:{src}:{dst}"):
                 ends.append((src, r["src"], dst, r["dst"]))
-                maps.append(orjson.loads(r["props"]))
+                texts.append(r["props"])
         for r in self.db.read("pending_by_type", type=type):
             p = r["p"]
             if p.get("f_active", True):
                 ends.append((p["src_label"], p["src_key"], p["dst_label"], p["dst_key"]))
-                maps.append(orjson.loads(p.get("f_props") or "{}"))
+                texts.append(p.get("f_props") or "{}")
         order = sorted(range(len(ends)), key=ends.__getitem__)
         ends = [ends[i] for i in order]
-        maps = [maps[i] for i in order]
+        texts = [texts[i] for i in order]
         return table_frame({"src_label": [e[0] for e in ends], "src": [e[1] for e in ends],
                             "dst_label": [e[2] for e in ends], "dst": [e[3] for e in ends],
-                            **prop_columns(maps, props)})
+                            **prop_columns(texts, props)})
 
     def history(self, label: str, key: str) -> list[JSON]:
         return [{"run_id": r["run_id"], "change": r["change"],

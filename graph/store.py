@@ -140,31 +140,28 @@ class RunRecord:
     resolved_references: int = 0
 
 
-#: value types ``json_extract`` answers differently from the parsed JSON value
-_CONVERTED = frozenset({bool, dict, list})
-
-
-def prop_columns(maps: Sequence[JSON], props: Sequence[str]) -> dict[str, list[Any]]:
-    """Columns of ``props`` over property maps, each value as SQLite's ``json_extract``
-    gives it (a dotted name reads a nested value; booleans as 1/0, objects and arrays
-    as JSON text, missing as None), so both stores' tables agree value for value."""
-    out: dict[str, list[Any]] = {}
-    for prop in props:
-        parts = prop.split(".")
-        if len(parts) == 1:
-            values = [d.get(prop) for d in maps]
-        else:
-            values = []
-            for d in maps:
-                value: Any = d
-                for part in parts:
-                    value = value.get(part) if isinstance(value, dict) else None
-                values.append(value)
-        if _CONVERTED.intersection(map(type, values)):
-            values = [int(v) if v.__class__ is bool
-                      else orjson.dumps(v).decode() if v.__class__ in (dict, list) else v
-                      for v in values]
-        out[prop] = values
+def prop_columns(texts: Iterable[str], props: Sequence[str]) -> dict[str, list[Any]]:
+    """Columns of ``props`` over JSON property maps, each value as SQLite's
+    ``json_extract`` gives it (a dotted name reads a nested value; booleans as 1/0,
+    objects and arrays as JSON text, missing as None), so a store that keeps JSON
+    outside SQLite answers value for value like the embedded store. Each map is parsed
+    and dropped in turn: a million parsed maps held at once cost gigabytes."""
+    paths = [(prop, prop.split(".")) for prop in props]
+    out: dict[str, list[Any]] = {prop: [] for prop in props}
+    appends = [(out[prop].append, parts) for prop, parts in paths]
+    loads, dumps = orjson.loads, orjson.dumps
+    for text in texts:
+        d = loads(text)
+        for append, parts in appends:
+            value: Any = d
+            for part in parts:
+                value = value.get(part) if value.__class__ is dict else None
+            cls = value.__class__
+            if cls is bool:
+                value = int(value)
+            elif cls is dict or cls is list:
+                value = dumps(value).decode()
+            append(value)
     return out
 
 

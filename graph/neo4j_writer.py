@@ -74,6 +74,13 @@ def _link_pending(tx: Tx, tag: str, rows: Rows, ids: list[str]) -> None:
     tx.run("pending_delete", ids=ids)
 
 
+def _by_label(rows: Sequence[NodeRow]) -> dict[str, list[NodeRow]]:
+    by_label: dict[str, list[NodeRow]] = defaultdict(list)
+    for r in rows:
+        by_label[r.label].append(r)
+    return by_label
+
+
 class Neo4jWriter(StoreWriter):
     """Writes of one run, in chunks (see the module docstring)."""
 
@@ -116,14 +123,14 @@ class Neo4jWriter(StoreWriter):
         found: set[str] = set()
         for chunk in batches(sorted(set(keys))):
             found.update(r["key"] for r in self.db.read(f"node_existing:{label}",
-                                                        keys=list(chunk)))
+                                                        keys=chunk))
         return found
 
     def node_props(self, label: str, keys: Iterable[str]) -> dict[str, JSON]:
         out: dict[str, JSON] = {}
         for chunk in batches(sorted(set(keys))):
             out.update((r["key"], orjson.loads(r["props"]))
-                       for r in self.db.read(f"node_props:{label}", keys=list(chunk)))
+                       for r in self.db.read(f"node_props:{label}", keys=chunk))
         return out
 
     def pending(self) -> dict[str, JSON]:
@@ -140,25 +147,18 @@ class Neo4jWriter(StoreWriter):
         return range(start, start + n)
 
     def write_nodes(self, rows: Sequence[NodeRow], *, history: bool) -> None:
-        by_label: dict[str, list[NodeRow]] = defaultdict(list)
-        for r in rows:
-            by_label[r.label].append(r)
-        for label, group in by_label.items():
+        for label, group in _by_label(rows).items():
             for chunk in batches(group):
                 upserts = [{"key": r.key, "all": node_map(
                     label, r.key, r.props, f_hash=r.row_hash, f_source=r.source,
                     f_active=r.active, f_changed_run=self.run_id)} for r in chunk]
                 befores = [{"key": r.key, "seq": s, "hash": r.row_hash}
-                           for r, s in zip(chunk, self._seqs(len(chunk)), strict=True)]
-
-                self.db.write(_upsert_nodes, label, upserts, befores if history else [],
-                              self.run_id)
+                           for r, s in zip(chunk, self._seqs(len(chunk)), strict=True)
+                           ] if history else []
+                self.db.write(_upsert_nodes, label, upserts, befores, self.run_id)
 
     def ensure_nodes(self, rows: Sequence[NodeRow]) -> None:
-        by_label: dict[str, list[NodeRow]] = defaultdict(list)
-        for r in rows:
-            by_label[r.label].append(r)
-        for label, group in by_label.items():
+        for label, group in _by_label(rows).items():
             for chunk in batches(group):
                 payload = [{"key": r.key, "all": node_map(label, r.key, r.props,
                                                           f_source=r.source, f_active=True)}
@@ -166,7 +166,7 @@ class Neo4jWriter(StoreWriter):
                 self.db.write_one(f"node_ensure:{label}", rows=payload, run=self.run_id)
 
     def deactivate_nodes(self, label: str, keys: Sequence[str], reason: str) -> None:
-        for chunk in batches(list(keys)):
+        for chunk in batches(keys):
             rows = [{"key": k, "seq": s} for k, s in zip(chunk, self._seqs(len(chunk)),
                                                          strict=True)]
             self.db.write_one(f"node_deactivate:{label}", rows=rows, label=label,
@@ -178,7 +178,7 @@ class Neo4jWriter(StoreWriter):
                             edges: Sequence[EdgeRow]) -> None:
         owners = set(owner_keys)
         for chunk in batches(sorted(owners)):
-            self.db.write(_delete_owned, owner_label, list(chunk))
+            self.db.write(_delete_owned, owner_label, chunk)
         pending = self.pending()
         for pid in [pid for pid, p in pending.items()
                     if p.get("owner_label") == owner_label and p.get("owner_key") in owners]:
@@ -213,7 +213,7 @@ class Neo4jWriter(StoreWriter):
 
     def deactivate_edges(self, type: str, pairs: Sequence[tuple[str, str]]) -> None:
         pending = self.pending()
-        for chunk in batches(list(pairs)):
+        for chunk in batches(pairs):
             self.db.write(_deactivate_edges, type, [list(p) for p in chunk], self.run_id)
         wanted = set(pairs)
         for p in pending.values():
@@ -238,6 +238,7 @@ class Neo4jWriter(StoreWriter):
         if multi:
             found = self._ends(multi, alternatives=True)
             moved: list[EdgeRow] = []
+            old: list[str] = []   # their pending ids, under the label they named
             for p in multi:
                 if p["dst_key"] in found[p["dst_label"]]:
                     continue
@@ -248,17 +249,20 @@ class Neo4jWriter(StoreWriter):
                 e = pending_edge(p)
                 e.dst_label = alt
                 moved.append(e)
-                self.db.write_one("pending_delete", ids=[p["id"]])
+                old.append(p["id"])
                 del pending[p["id"]]
-            self._write_edges(moved)
+            if moved:
+                self._write_edges(moved)
+                for ids in batches(old):
+                    self.db.write_one("pending_delete", ids=ids)
         self._link_completed()
 
-    def _link_completed(self) -> None:
+    def _link_completed(self) -> dict[str, set[str]]:
         """Pending references whose both ends now exist become relationships (keeping
-        the run that declared them)."""
+        the run that declared them). Returns which ends exist, by label."""
         pending = self.pending()
         if not pending:
-            return
+            return {}
         found = self._ends(pending.values(), alternatives=False)
         ready: dict[tuple[str, str, str], list[JSON]] = defaultdict(list)
         for p in pending.values():
@@ -273,11 +277,11 @@ class Neo4jWriter(StoreWriter):
                 self.db.write(_link_pending, tag(combo), rows, ids)
                 for pid in ids:
                     del pending[pid]
+        return found
 
     def pending_references(self, types: Iterable[str]) -> list[PendingReference]:
-        self._link_completed()
+        found = self._link_completed()
         pending = list(self.pending().values())
-        found = self._ends(pending, alternatives=False)
         out: list[PendingReference] = []
         for t in types:
             rows = sorted((p for p in pending if p["type"] == t
@@ -299,7 +303,7 @@ class Neo4jWriter(StoreWriter):
                     "scope_kind": r.scope_kind, "code": r.code,
                     "figures": canonical_json(r.figures)} for r in rows]
         for chunk in batches(payload):
-            self.db.write_one("snapshot_merge", rows=list(chunk))
+            self.db.write_one("snapshot_merge", rows=chunk)
 
     def copy_last_snapshot(self, settings: JSON) -> bool:
         rows = self.db.read("snapshot_last_all")

@@ -485,10 +485,8 @@ class EmbeddedStore(Store):
                 " VALUES (?, ?, ?, ?, ?)",
                 ((r.run_id, r.started_at, r.finished_at, r.status, canonical_json(asdict(r)))
                  for r in sorted(dump.runs, key=lambda r: r.run_id)))
-            last_complete = max((r.run_id for r in dump.runs if r.status == "complete"),
-                                default=0)
             conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('last_run', ?)",
-                         (str(last_complete),))
+                         (str(dump.last_complete_run),))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -1,20 +1,25 @@
 """How fugai's values become Neo4j rows and back: pure functions, no I/O.
 
 A node is stored as its scalar model properties (for queries and indexes) plus the
-whole property map as ``f_props`` JSON (so answers match the embedded store exactly).
+whole property map as ``f_props`` JSON (so answers match the embedded store exactly);
+``prop_columns`` reads those maps back as the embedded store's ``json_extract`` does.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any, TypeVar
 
 import orjson
+import pandas as pd
 
 from graph import model as m
 from graph import neo4j_cypher as cy
 from graph.store import JSON, EdgeRow, canonical_json
+
+T = TypeVar("T")
 
 #: rows per transaction: big enough to amortise the round trip, small enough for the heap
 BATCH = 5000
@@ -31,9 +36,11 @@ def tag(combo: Combo) -> str:
     return ":".join(combo)
 
 
-def batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
+def batches(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (one transaction each), read lazily."""
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def storable(value: Any) -> bool:
@@ -63,7 +70,7 @@ def node_map(label: str, key: str, props: JSON, **bookkeeping: Any) -> dict[str,
 
 def edge_map(e: EdgeRow, run: int) -> dict[str, Any]:
     rel = {p: v for p, v in e.props.items() if storable(v)}
-    rel.update(f_props=canonical_json(e.props) if e.props else "{}",
+    rel.update(f_props=canonical_json(e.props),
                f_owner_label=e.owner_label, f_owner_key=e.owner_key, f_hash=e.row_hash,
                f_source=e.source, f_active=e.active, f_run=run)
     return drop_none(rel)
@@ -78,7 +85,7 @@ def pending_map(e: EdgeRow, run: int) -> dict[str, Any]:
         "id": pending_id(e.type, e.src_label, e.src_key, e.dst_label, e.dst_key),
         "type": e.type, "src_label": e.src_label, "src_key": e.src_key,
         "dst_label": e.dst_label, "dst_key": e.dst_key, "owner_label": e.owner_label,
-        "owner_key": e.owner_key, "f_props": canonical_json(e.props) if e.props else "{}",
+        "owner_key": e.owner_key, "f_props": canonical_json(e.props),
         "f_hash": e.row_hash, "f_source": e.source, "f_active": e.active, "run": run})
 
 
@@ -87,3 +94,36 @@ def pending_edge(p: JSON) -> EdgeRow:
                    orjson.loads(p.get("f_props") or "{}"), p.get("owner_label"),
                    p.get("owner_key"), p.get("f_hash"), p.get("f_source"),
                    bool(p.get("f_active", True)))
+
+
+def prop_columns(texts: Iterable[str], props: Sequence[str]) -> dict[str, list[Any]]:
+    """Columns of ``props`` over JSON property maps, each value as SQLite's
+    ``json_extract`` gives it (a dotted name reads a nested value; booleans as 1/0,
+    objects and arrays as JSON text, missing as None), so a store that keeps JSON
+    outside SQLite answers value for value like the embedded store. Each map is parsed
+    and dropped in turn: a million parsed maps held at once cost gigabytes."""
+    paths = [(prop, prop.split(".")) for prop in props]
+    out: dict[str, list[Any]] = {prop: [] for prop in props}
+    appends = [(out[prop].append, parts) for prop, parts in paths]
+    loads, dumps = orjson.loads, orjson.dumps
+    for text in texts:
+        d = loads(text)
+        for append, parts in appends:
+            value: Any = d
+            for part in parts:
+                value = value.get(part) if value.__class__ is dict else None
+            cls = value.__class__
+            if cls is bool:
+                value = int(value)
+            elif cls is dict or cls is list:
+                value = dumps(value).decode()
+            append(value)
+    return out
+
+
+def table_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """A table from its columns; with no rows every column stays ``object`` (pandas
+    would make an empty list ``float64``, and a merge on it then fails)."""
+    if columns and not next(iter(columns.values())):
+        return pd.DataFrame([], columns=list(columns))
+    return pd.DataFrame(columns)

@@ -114,8 +114,8 @@ class Neo4jStore(Store):
         neo4j_transfer.restore(self.db, Neo4jWriter(self.db, 0, "", set()), dump)
 
     def wipe(self) -> None:
-        """Delete everything (a throw-away test database, ``fugai migrate --replace``);
-        the constraints stay, the schema version is recorded again."""
+        """Delete everything (a throw-away test or benchmark database); the constraints
+        stay, the schema version is recorded again."""
         self.db.auto("wipe")
         migrate(self.db)
 

@@ -7,7 +7,7 @@ store is incremental exactly as it would have been on the old one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,7 +16,7 @@ import orjson
 from graph import model as m
 from graph import neo4j_cypher as cy
 from graph.neo4j_db import Database
-from graph.neo4j_rows import BATCH, batches, node_map, pending_edge
+from graph.neo4j_rows import BATCH, batches, drop_none, node_map, pending_edge
 from graph.neo4j_view import Neo4jView
 from graph.store import (
     EdgeRow,
@@ -36,7 +36,6 @@ T = TypeVar("T")
 
 
 def dump(db: Database) -> StoreDump:
-
     view = Neo4jView(db)
 
     def nodes() -> Iterator[StoredNode]:
@@ -74,20 +73,9 @@ def dump(db: Database) -> StoreDump:
     return StoreDump(nodes(), edges(), history(), snapshots(), runs, last)
 
 
-def _chunks(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def restore(db: Database, writer: Neo4jWriter, dump: StoreDump) -> None:
     """Nodes first (relationships need both ends), then edges, history, trend, runs."""
-    for nodes in _chunks(dump.nodes):
+    for nodes in batches(dump.nodes):
         by_label: dict[str, list[StoredNode]] = {}
         for n in nodes:
             by_label.setdefault(n.label, []).append(n)
@@ -97,22 +85,22 @@ def restore(db: Database, writer: Neo4jWriter, dump: StoreDump) -> None:
                 f_absent_since=n.absent_since, f_first_run=n.first_run,
                 f_changed_run=n.changed_run)} for n in group]
             db.write_one(f"node_restore:{label}", rows=rows)
-    for edges in _chunks(dump.edges):
+    for edges in batches(dump.edges):
         writer.write_edges_of_runs([se.edge for se in edges], [se.run for se in edges])
-    for seq, entries in enumerate(_chunks(dump.history)):
+    for seq, entries in enumerate(batches(dump.history)):
         db.write_one("history_restore", rows=[
             {"label": h.label, "key": h.key, "run_id": h.run_id, "seq": seq * BATCH + i,
              "change": h.change, "before": canonical_json(h.before)}
             for i, h in enumerate(entries)])
-    for points in _chunks(dump.snapshots):
+    for points in batches(dump.snapshots):
         writer.write_snapshot(points)
-    for part in batches([_run_row(r) for r in dump.runs]):
-        db.write_one("run_restore", rows=list(part))
-    last_complete = max((r.run_id for r in dump.runs if r.status == "complete"), default=0)
-    db.write_one("meta_restore", last_run_id=dump.last_run_id, last_complete_run=last_complete)
+    for part in batches(map(_run_row, dump.runs)):
+        db.write_one("run_restore", rows=part)
+    db.write_one("meta_restore", last_run_id=dump.last_run_id,
+                 last_complete_run=dump.last_complete_run)
 
 
 def _run_row(r: RunRecord) -> dict[str, Any]:
-    row: dict[str, Any] = {"run_id": r.run_id, "started_at": r.started_at, "finished_at": r.finished_at,
-           "status": r.status, "f_record": canonical_json(asdict(r))}
-    return {k: v for k, v in row.items() if v is not None}
+    return drop_none({"run_id": r.run_id, "started_at": r.started_at,
+                      "finished_at": r.finished_at, "status": r.status,
+                      "f_record": canonical_json(asdict(r))})

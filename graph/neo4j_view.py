@@ -12,7 +12,7 @@ import pandas as pd
 from graph import model as m
 from graph import neo4j_cypher as cy
 from graph.neo4j_db import Database
-from graph.neo4j_rows import COMBOS_BY_TYPE, pending_edge, tag
+from graph.neo4j_rows import COMBOS_BY_TYPE, pending_edge, prop_columns, table_frame, tag
 from graph.store import (
     JSON,
     Edge,
@@ -20,9 +20,7 @@ from graph.store import (
     RunRecord,
     SnapshotRow,
     StoreView,
-    prop_columns,
     run_record_from_json,
-    table_frame,
 )
 
 
@@ -70,23 +68,18 @@ class Neo4jView(StoreView):
                             **prop_columns((r["props"] for r in rows), props)})
 
     def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
-        ends: list[tuple[str, str, str, str]] = []
-        texts: list[str] = []
-        for _, src, dst in COMBOS_BY_TYPE[type]:
-            for r in self.db.read(f"edge_table:{type}:{src}:{dst}"):
-                ends.append((src, r["src"], dst, r["dst"]))
-                texts.append(r["props"])
-        for r in self.db.read("pending_by_type", type=type):
-            p = r["p"]
-            if p.get("f_active", True):
-                ends.append((p["src_label"], p["src_key"], p["dst_label"], p["dst_key"]))
-                texts.append(p.get("f_props") or "{}")
-        order = sorted(range(len(ends)), key=ends.__getitem__)
-        ends = [ends[i] for i in order]
-        texts = [texts[i] for i in order]
-        return table_frame({"src_label": [e[0] for e in ends], "src": [e[1] for e in ends],
-                            "dst_label": [e[2] for e in ends], "dst": [e[3] for e in ends],
-                            **prop_columns(texts, props)})
+        # (ends, props JSON), in the embedded store's primary-key order
+        rows = [((src, r["src"], dst, r["dst"]), r["props"])
+                for _, src, dst in COMBOS_BY_TYPE[type]
+                for r in self.db.read(f"edge_table:{type}:{src}:{dst}")]
+        rows += [((p["src_label"], p["src_key"], p["dst_label"], p["dst_key"]),
+                  p.get("f_props") or "{}")
+                 for p in (r["p"] for r in self.db.read("pending_by_type", type=type))
+                 if p.get("f_active", True)]
+        rows.sort(key=lambda row: row[0])
+        return table_frame({"src_label": [e[0] for e, _ in rows], "src": [e[1] for e, _ in rows],
+                            "dst_label": [e[2] for e, _ in rows], "dst": [e[3] for e, _ in rows],
+                            **prop_columns((text for _, text in rows), props)})
 
     def history(self, label: str, key: str) -> list[JSON]:
         return [{"run_id": r["run_id"], "change": r["change"],

@@ -140,39 +140,6 @@ class RunRecord:
     resolved_references: int = 0
 
 
-def prop_columns(texts: Iterable[str], props: Sequence[str]) -> dict[str, list[Any]]:
-    """Columns of ``props`` over JSON property maps, each value as SQLite's
-    ``json_extract`` gives it (a dotted name reads a nested value; booleans as 1/0,
-    objects and arrays as JSON text, missing as None), so a store that keeps JSON
-    outside SQLite answers value for value like the embedded store. Each map is parsed
-    and dropped in turn: a million parsed maps held at once cost gigabytes."""
-    paths = [(prop, prop.split(".")) for prop in props]
-    out: dict[str, list[Any]] = {prop: [] for prop in props}
-    appends = [(out[prop].append, parts) for prop, parts in paths]
-    loads, dumps = orjson.loads, orjson.dumps
-    for text in texts:
-        d = loads(text)
-        for append, parts in appends:
-            value: Any = d
-            for part in parts:
-                value = value.get(part) if value.__class__ is dict else None
-            cls = value.__class__
-            if cls is bool:
-                value = int(value)
-            elif cls is dict or cls is list:
-                value = dumps(value).decode()
-            append(value)
-    return out
-
-
-def table_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
-    """A table from its columns; with no rows every column stays ``object`` (pandas
-    would make an empty list ``float64``, and a merge on it then fails)."""
-    if columns and not next(iter(columns.values())):
-        return pd.DataFrame([], columns=list(columns))
-    return pd.DataFrame(columns)
-
-
 def run_record_from_json(data: JSON) -> RunRecord:
     """A run record as ``finish`` stored it (``canonical_json(asdict(record))``)."""
     data = dict(data)
@@ -233,6 +200,11 @@ class StoreDump:
     runs: list[RunRecord]
     #: the highest run id handed out (run ids continue from it in the new store)
     last_run_id: int
+
+    @property
+    def last_complete_run(self) -> int:
+        """The run the restored store's figures are from."""
+        return max((r.run_id for r in self.runs if r.status == "complete"), default=0)
 
 
 class StoreWriter(abc.ABC):

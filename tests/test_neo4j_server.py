@@ -113,10 +113,12 @@ def _without_run_ids(value: Any) -> Any:
     return value
 
 
-def test_a_killed_process_lock_is_taken_over(neo4j_store: Neo4jStore, tmp_path: Path) -> None:
+def test_a_killed_process_lock_is_taken_over(neo4j_store: Neo4jStore, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """kill -9 runs no clean-up: the run stays "running" and its lock held until the
     heartbeat is older than STALE_AFTER; then the next run takes over and the dead run
     is marked incomplete."""
+    monkeypatch.setattr(ns, "HEARTBEAT_EVERY", 3600)   # the "dead" run must not beat
     cm = neo4j_store.writer("2026-12-01T02:30:00", "2026-12-01")
     cm.__enter__()   # the process "dies" here: the context is never left
     with pytest.raises(StoreBusy):

@@ -72,6 +72,10 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 BATCH = 5000
+#: bytes per page of a new store file (an existing file keeps its own). 16 KiB pages
+#: took a third off the province's node inserts and a tenth off its commit compared
+#: with SQLite's 4 KiB default: the rows are a few hundred bytes of JSON each
+PAGE_SIZE = 16384
 
 
 def _connect(path: Path, *, timeout: float) -> sqlite3.Connection:
@@ -79,6 +83,7 @@ def _connect(path: Path, *, timeout: float) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None,
                                check_same_thread=False)
+        conn.execute(f"PRAGMA page_size={PAGE_SIZE}")   # before WAL: only a new file takes it
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=OFF")

@@ -155,3 +155,21 @@ def test_open_reader_sees_a_finished_run_without_restart(tmp_path: Path) -> None
     assert view.version() != version
     assert view.counts()["Region"] == {"total": 3, "active": 3}
     reader.close()
+
+
+def test_new_store_file_takes_16k_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    from graph.embedded import PAGE_SIZE, EmbeddedStore
+
+    new = EmbeddedStore(tmp_path / "new.sqlite")
+    assert new.view().conn.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
+    new.close()
+    old_path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(old_path)
+    old.execute("PRAGMA page_size=4096")
+    old.execute("CREATE TABLE t (x)")   # the file exists with 4 KiB pages
+    old.close()
+    reopened = EmbeddedStore(old_path)
+    conn = reopened.view().conn
+    assert conn.execute("PRAGMA page_size").fetchone() == (4096,)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    reopened.close()

@@ -33,6 +33,21 @@ def isin(values: pd.Series, keys: Any) -> pd.Series:
     return values.map(lookup).notna()
 
 
+def along(keys: pd.Index, values: pd.Series | dict[str, Any], index: pd.Index) -> pd.Series:
+    """``values`` (by unique key) laid out along the unique ``keys``, as a Series on
+    ``index`` (the frame ``keys`` came from): what ``keys.map(values)`` gives, worked
+    from the small side. ``keys``' hash table is built
+    once and kept by the Index, instead of every one of a million keys being hashed
+    against each small table in turn."""
+    if isinstance(values, dict):
+        values = pd.Series(values, dtype=object)
+    pos = keys.get_indexer(values.index)
+    found = pos >= 0
+    take = np.full(len(keys), -1, dtype=np.intp)
+    take[pos[found]] = np.flatnonzero(found)
+    return pd.Series(values.array.take(take, allow_fill=True), index=index)
+
+
 def subtree(children: dict[str, list[str]], code: str) -> set[str]:
     """A committee and every committee below it."""
     out, todo = set(), [code]

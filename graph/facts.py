@@ -162,15 +162,9 @@ def build_core(view: StoreView) -> Core:
     org_ids = pd.Index(o["uscc"])
     active_org = pd.Series(o["active"].to_numpy(), index=org_ids)
 
-    # --- verification, annual reports ----------------------------------------------------
+    # --- verification (an exclusion rule reads it) ------------------------------------------
     ver = view.node_table(m.VERIFICATION, ("result",)).set_index("key")["result"]
     o["verification"] = along(org_ids, ver, o.index)
-    rep = view.node_table(m.ANNUAL_REPORT, ("uscc", "year", "has_party_org", "party_members"))
-    rep = rep.dropna(subset=["uscc"]).sort_values(["uscc", "year"]).drop_duplicates(
-        "uscc", keep="last").set_index("uscc")
-    o["report_year"] = along(org_ids, rep["year"], o.index).fillna(-1).astype(int)
-    o["report_has_org"] = along(org_ids, rep["has_party_org"].map({1: True, 0: False}), o.index)
-    o["report_members"] = along(org_ids, rep["party_members"], o.index)
 
     # --- committees, Party organisations, members ---------------------------------------
     com = committee_columns(view)
@@ -239,6 +233,14 @@ def build_facts(view: StoreView) -> Facts:
         core.instructors
     instructors_of_org = core.instructors_of_org
     org_ids = pd.Index(o["uscc"])
+
+    # --- annual reports: each unit's latest (not in the core: no status depends on it) --------
+    rep = view.node_table(m.ANNUAL_REPORT, ("uscc", "year", "has_party_org", "party_members"))
+    rep = rep.dropna(subset=["uscc"]).sort_values(["uscc", "year"]).drop_duplicates(
+        "uscc", keep="last").set_index("uscc")
+    o["report_year"] = along(org_ids, rep["year"], o.index).fillna(-1).astype(int)
+    o["report_has_org"] = along(org_ids, rep["has_party_org"].map({1: True, 0: False}), o.index)
+    o["report_members"] = along(org_ids, rep["party_members"], o.index)
 
     # --- alliances -------------------------------------------------------------------------
     al = view.node_table(m.ALLIANCE, ("name", "chain", "lead_party_org"))

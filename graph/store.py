@@ -138,6 +138,9 @@ class RunRecord:
     files: list[FileReport] = field(default_factory=list)
     pending_references: int = 0
     resolved_references: int = 0
+    #: wall seconds per phase of the run (read, clean, write, link, snapshot), so a slow
+    #: night can be told apart from a big one; empty on records older than this field
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def run_record_from_json(data: JSON) -> RunRecord:

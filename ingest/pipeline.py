@@ -22,7 +22,9 @@ import hmac
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -143,13 +145,15 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
             pending_before = earlier[0].pending_references if earlier else \
                 len(writer.pending_references(_reported_types()))
             states: dict[str, dict[str, RowState]] = {}
+            clock = _Clock()
             for step, prep in enumerate(prepared):
                 if progress:
                     progress(f"{prep.kind.name}: {prep.request.path.name}", step, len(prepared))
                 reports.append(_ingest_file(writer, prep, person_key, today, staging,
-                                            _File(earlier, reports, states)))
-            writer.relink_pending()
-            pending_now = writer.pending_references(_reported_types())
+                                            _File(earlier, reports, states, clock)))
+            with clock.phase("link"):
+                writer.relink_pending()
+                pending_now = writer.pending_references(_reported_types())
             pending_new = sum(1 for p in pending_now if p.run == writer.run_id)
             for report in reports:
                 report.unknown_references = sum(
@@ -170,8 +174,10 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
             if any(staging.iterdir()):
                 # moved before commit: a run whose record names a file always has it
                 staging.rename(run_dir)
-            record_snapshot(writer, coverage or CoverageSettings(), changed=any(
-                f.created or f.updated or f.deactivated for f in reports))
+            with clock.phase("snapshot"):
+                record_snapshot(writer, coverage or CoverageSettings(), changed=any(
+                    f.created or f.updated or f.deactivated for f in reports))
+            record.seconds = clock.rounded()
             writer.finish(record)
         if progress:
             progress("done", len(prepared), len(prepared))
@@ -204,6 +210,28 @@ _REF_KIND: dict[tuple[str, str], str] = {
 _HISTORY_RUNS = 200
 
 
+#: the phases a run's wall time is split into (``RunRecord.seconds``), in run order
+PHASES = ("read", "clean", "write", "link", "snapshot")
+
+
+class _Clock:
+    """Wall seconds per phase, summed over the run's files."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 1) for k, v in self.seconds.items()}
+
+
 @dataclass
 class _File:
     """What one file's ingest reads besides the file: earlier runs, this run so far."""
@@ -212,6 +240,7 @@ class _File:
     done: list[FileReport]
     #: row states per label, loaded once per run and kept up to date by its writes
     states: dict[str, dict[str, RowState]]
+    clock: _Clock
 
 
 def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today: date,
@@ -224,29 +253,32 @@ def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today:
     base = _fingerprint(prep, person_key)
     if _skip_unchanged(report, base, today, ctx, staging):
         return report
-    table = _load(prep)
+    with ctx.clock.phase("read"):
+        table = _load(prep)
     report.file_hash, report.encoding, report.sheet = table.file_hash, table.encoding, table.sheet
-    result = clean_table(table, prep.match, today=today, person_key=person_key,
-                         last_row_wins=prep.request.last_row_wins)
-    report.fingerprint = f"{base}@{today.isoformat()}{'!' if result.time_sensitive else ''}"
-    report.rows_read = len(table.frame) + len(table.bad_rows)
-    report.duplicates_merged = result.duplicates_merged
-    report.extra_columns = result.extra_columns
-    rejected = result.rejected + [
-        RejectedRow(b.line, {"原始行": b.raw}, b.code, b.zh, b.en) for b in table.bad_rows]
-    report.quarantined = len(rejected)
-    for r in rejected:
-        report.reasons[r.code] = report.reasons.get(r.code, 0) + 1
-    if rejected:
-        report.quarantine_file = str(_write_quarantine(staging, prep, table, rejected))
-    seen = {r.key for r in rejected if r.key}
-    del table, rejected
-    if kind.label is None:
-        _write_links(writer, prep, result, report, seen)
-    else:
-        if kind.label not in ctx.states:
-            ctx.states[kind.label] = writer.row_states(kind.label)
-        _write_nodes(writer, prep, result, report, seen, ctx.states[kind.label])
+    with ctx.clock.phase("clean"):
+        result = clean_table(table, prep.match, today=today, person_key=person_key,
+                             last_row_wins=prep.request.last_row_wins)
+        report.fingerprint = f"{base}@{today.isoformat()}{'!' if result.time_sensitive else ''}"
+        report.rows_read = len(table.frame) + len(table.bad_rows)
+        report.duplicates_merged = result.duplicates_merged
+        report.extra_columns = result.extra_columns
+        rejected = result.rejected + [
+            RejectedRow(b.line, {"原始行": b.raw}, b.code, b.zh, b.en) for b in table.bad_rows]
+        report.quarantined = len(rejected)
+        for r in rejected:
+            report.reasons[r.code] = report.reasons.get(r.code, 0) + 1
+        if rejected:
+            report.quarantine_file = str(_write_quarantine(staging, prep, table, rejected))
+        seen = {r.key for r in rejected if r.key}
+        del table, rejected
+    with ctx.clock.phase("write"):
+        if kind.label is None:
+            _write_links(writer, prep, result, report, seen)
+        else:
+            if kind.label not in ctx.states:
+                ctx.states[kind.label] = writer.row_states(kind.label)
+            _write_nodes(writer, prep, result, report, seen, ctx.states[kind.label])
     return report
 
 

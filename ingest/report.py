@@ -16,6 +16,10 @@ COLUMNS = (
     ("duplicates_merged", "重复合并"), ("unknown_references", "待关联引用"),
 )
 
+#: the run's phases (``ingest.pipeline.PHASES``) as the report names them
+PHASES_ZH = {"read": "读取", "clean": "校验", "write": "写入", "link": "关联",
+             "snapshot": "趋势快照"}
+
 
 def run_as_json(record: RunRecord) -> dict[str, Any]:
     return asdict(record)
@@ -45,3 +49,6 @@ def render_run(record: RunRecord, console: Console) -> None:
             console.print(f"  {f.kind} 隔离文件: {f.quarantine_file}")
     console.print(f"待关联引用 (unknown_reference): {record.pending_references};"
                   f" 本批新关联: {record.resolved_references}")
+    if record.seconds:
+        spent = " · ".join(f"{PHASES_ZH.get(k, k)} {v:.1f}" for k, v in record.seconds.items())
+        console.print(f"用时(秒): {spent}")

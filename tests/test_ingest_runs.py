@@ -13,6 +13,8 @@ from pathlib import Path
 
 from graph.store import Store
 from ingest.demo import generate_city
+from ingest.pipeline import PHASES
+from ingest.report import PHASES_ZH
 from ingest.validate import REASON_CODES
 from tests.conftest import TODAY, ingest
 
@@ -126,6 +128,13 @@ def test_cli_json_report_and_one_line_errors(tmp_path: Path) -> None:
                          env=env, capture_output=True, text=True, check=True)
     report = json.loads(out.stdout)
     assert report["files"][0]["kind"] == "regions" and report["files"][0]["created"] == 3
+    # the run's wall time per phase, for telling a slow night from a big one
+    assert list(report["seconds"]) == list(PHASES) == list(PHASES_ZH)
+    assert all(s >= 0 for s in report["seconds"].values())
+    other = {**env, "FUGAI_STORE": str(tmp_path / "other.sqlite")}
+    shown = subprocess.run([*cli, "ingest", str(district / "regions.csv")], env=other,
+                           capture_output=True, text=True, check=True).stdout
+    assert "用时(秒): 读取" in shown and "趋势快照" in shown
     runs = json.loads(subprocess.run([*cli, "runs", "--format", "json"], env=env,
                                      capture_output=True, text=True, check=True).stdout)
     assert [r["run_id"] for r in runs] == [report["run_id"]]

@@ -105,9 +105,24 @@ def bench_ingest(size: str, neo4j: dict[str, str] | None = None) -> dict[str, fl
     changed = sum(int(f["created"]) + int(f["updated"])  # type: ignore[index]
                   for f in again["files"])  # type: ignore[index]
     parse_s = _parse_seconds(files)
+    phases = {f"phase_{k}": float(v) for k, v in report.get("seconds", {}).items()}  # type: ignore[union-attr]
     return {"rows": rows, "first_s": first_s, "rows_per_s": rows / first_s,
             "rss_mb": max(first_rss, again_rss), "reingest_s": again_s,
-            "reingest_changed": changed, "parse_s": parse_s, "ratio": first_s / parse_s}
+            "reingest_changed": changed, "parse_s": parse_s, "ratio": first_s / parse_s,
+            **phases}
+
+
+def _print_phases(results: dict[str, dict[str, float]]) -> None:
+    """Where each first ingest's wall time went (the run record's ``seconds``); the rest
+    of the wall time is start-up, header checks and the commit."""
+    from ingest.pipeline import PHASES
+    print("\nFirst ingest by phase, seconds (the rest: start-up, header checks, commit)")
+    print("| size     | " + " | ".join(f"{p:>8}" for p in PHASES) + " |     rest |")
+    print("|----------|" + "|".join("-" * 10 for _ in PHASES) + "|----------|")
+    for size, r in results.items():
+        spent = [r.get(f"phase_{p}", 0.0) for p in PHASES]
+        print(f"| {size:8} | " + " | ".join(f"{v:8.1f}" for v in spent)
+              + f" | {r['first_s'] - sum(spent):8.1f} |")
 
 
 def _fmt_row(size: str, r: dict[str, float]) -> str:
@@ -135,6 +150,7 @@ def main() -> None:
     print("|----------|-----------|---------|-----------|---------|-------------|---------|--------------|")
     for size, r in results.items():
         print(_fmt_row(size, r))
+    _print_phases(results)
     neo4j = neo4j_env()
     if neo4j is None:
         print("\nIngest on Neo4j: not run (set FUGAI_BENCH_NEO4J_URI or FUGAI_TEST_NEO4J_URI, "

@@ -36,9 +36,8 @@ def isin(values: pd.Series, keys: Any) -> pd.Series:
 def along(keys: pd.Index, values: pd.Series | dict[str, Any], index: pd.Index) -> pd.Series:
     """``values`` (by unique key) laid out along the unique ``keys``, as a Series on
     ``index`` (the frame ``keys`` came from): what ``keys.map(values)`` gives, worked
-    from the small side. ``keys``' hash table is built
-    once and kept by the Index, instead of every one of a million keys being hashed
-    against each small table in turn."""
+    from the small side. The Index builds its hash table of a million keys once and
+    keeps it, instead of every key being hashed against each small table in turn."""
     if isinstance(values, dict):
         values = pd.Series(values, dtype=object)
     pos = keys.get_indexer(values.index)

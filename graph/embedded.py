@@ -42,7 +42,9 @@ from graph.store import (
     run_record_from_json,
 )
 
-SCHEMA_VERSION = 1
+#: 2: no secondary edge indexes (no query used edges_dst; deletes by owner go through
+#: the primary key, the owner being the edge's source)
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -57,8 +59,6 @@ CREATE TABLE IF NOT EXISTS edges (
     owner_label TEXT, owner_key TEXT, row_hash TEXT, source TEXT,
     active INTEGER NOT NULL, run INTEGER NOT NULL,
     PRIMARY KEY (type, src_label, src_key, dst_label, dst_key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS edges_owner ON edges (owner_label, owner_key);
-CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_label, dst_key);
 CREATE TABLE IF NOT EXISTS history (
     label TEXT NOT NULL, key TEXT NOT NULL, run_id INTEGER NOT NULL,
     change TEXT NOT NULL, before TEXT NOT NULL);
@@ -99,14 +99,11 @@ def _batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
         yield rows[i:i + size]
 
 
-#: secondary edge indexes a bulk load drops and rebuilds once (inside the run's
-#: transaction, so a killed run still leaves them as they were)
-_EDGE_INDEXES = {
-    "edges_owner": "CREATE INDEX IF NOT EXISTS edges_owner ON edges (owner_label, owner_key)",
-    "edges_dst": "CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_label, dst_key)",
-}
-#: an edge write this big (and at least as big as the table) loads without the indexes
-BULK_EDGES = 100_000
+#: the relationship types a node of each label declares (its owned edges)
+_OWNED_TYPES: dict[str, tuple[str, ...]] = {}
+for _rel in m.ALL_RELATIONSHIPS:
+    if _rel.type not in _OWNED_TYPES.get(_rel.source, ()):
+        _OWNED_TYPES[_rel.source] = (*_OWNED_TYPES.get(_rel.source, ()), _rel.type)
 #: the writer's page cache (KiB): a province run touches about a gigabyte of pages
 WRITER_CACHE_KIB = 1_000_000
 
@@ -132,33 +129,13 @@ def _props_json(props: JSON) -> str:
 
 class EmbeddedWriter(StoreWriter):
     """Writes of one run. Rows are written in primary-key order (B-tree appends instead
-    of random page splits), and a bulk edge load runs without the secondary edge
-    indexes, which are rebuilt in one sort before anything reads through them."""
+    of random page splits); the tables have no secondary indexes to keep up."""
 
     def __init__(self, conn: sqlite3.Connection, run_id: int, run_date: str) -> None:
         self.conn = conn
         self.run_id = run_id
         self.run_date = run_date
-        self._dropped: list[str] = []
-        self._edge_count: int | None = None
         conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-
-    def _maybe_defer_indexes(self, incoming: int) -> None:
-        if self._dropped or incoming < BULK_EDGES:
-            return
-        if self._edge_count is None:
-            (self._edge_count,) = self.conn.execute(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM edges LIMIT ?)", (incoming + 1,)).fetchone()
-        if incoming >= (self._edge_count or 0):
-            for name in _EDGE_INDEXES:
-                self.conn.execute(f"DROP INDEX IF EXISTS {name}")
-            self._dropped = list(_EDGE_INDEXES)
-
-    def restore_indexes(self) -> None:
-        """Rebuild indexes a bulk load dropped (before any read that may use them)."""
-        for name in self._dropped:
-            self.conn.execute(_EDGE_INDEXES[name])
-        self._dropped = []
 
     def row_states(self, label: str) -> dict[str, RowState]:
         cur = self.conn.execute(
@@ -218,10 +195,13 @@ class EmbeddedWriter(StoreWriter):
 
     def replace_owned_edges(self, owner_label: str, owner_keys: Sequence[str],
                             edges: Sequence[EdgeRow]) -> None:
-        self.restore_indexes()
+        # an owned edge starts at its owner: the primary key finds it, type by type
+        types = _OWNED_TYPES.get(owner_label, ())
+        marks = ",".join("?" * len(types))
         self.conn.executemany(
-            "DELETE FROM edges WHERE owner_label = ? AND owner_key = ?",
-            ((owner_label, k) for k in owner_keys))
+            f"DELETE FROM edges WHERE type IN ({marks}) AND src_label = ? AND src_key = ?"
+            " AND owner_label = ? AND owner_key = ?",
+            ((*types, owner_label, k, owner_label, k) for k in owner_keys))
         self._insert_edges(edges)
 
     def write_edges(self, edges: Sequence[EdgeRow]) -> None:
@@ -230,10 +210,7 @@ class EmbeddedWriter(StoreWriter):
     def _insert_edges(self, edges: Sequence[EdgeRow]) -> None:
         if not edges:
             return
-        self._maybe_defer_indexes(len(edges))
         edges = sorted(edges, key=_edge_order)
-        if self._edge_count is not None:
-            self._edge_count += len(edges)
         self.conn.executemany(
             "INSERT OR REPLACE INTO edges (type, src_label, src_key, dst_label, dst_key, props,"
             " owner_label, owner_key, row_hash, source, active, run)"
@@ -282,7 +259,6 @@ class EmbeddedWriter(StoreWriter):
         return out
 
     def view(self) -> StoreView:
-        self.restore_indexes()
         return EmbeddedView(self.conn)
 
     def write_snapshot(self, rows: Sequence[SnapshotRow]) -> None:
@@ -304,7 +280,6 @@ class EmbeddedWriter(StoreWriter):
         return True
 
     def finish(self, record: RunRecord) -> None:
-        self.restore_indexes()
         self.conn.execute(
             "UPDATE runs SET finished_at = ?, status = ?, record = ? WHERE run_id = ?",
             (record.finished_at, record.status, canonical_json(asdict(record)), self.run_id))
@@ -389,6 +364,24 @@ class EmbeddedView(StoreView):
         return out
 
 
+#: what brings a store file from the version before each key to that version
+_MIGRATIONS: dict[int, str] = {
+    2: "DROP INDEX IF EXISTS edges_owner; DROP INDEX IF EXISTS edges_dst;",
+}
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring an older store file to ``SCHEMA_VERSION``; refuse a newer one."""
+    (stored,) = conn.execute("SELECT v FROM meta WHERE k = 'schema'").fetchone()
+    version = int(stored)
+    if version > SCHEMA_VERSION:
+        raise StoreUnavailable(
+            f"数据库 {path} 的结构版本 {version} 比本程序 ({SCHEMA_VERSION}) 新: 请升级 fugai")
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        conn.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[target]}"
+                           f" UPDATE meta SET v = '{target}' WHERE k = 'schema'; COMMIT;")
+
+
 class EmbeddedStore(Store):
     """SQLite file at ``path``; safe for one writer and any number of readers."""
 
@@ -400,6 +393,7 @@ class EmbeddedStore(Store):
             self._conn.executescript(SCHEMA)
             self._conn.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)",
                                (str(SCHEMA_VERSION),))
+            _migrate(self._conn, path)
         except sqlite3.DatabaseError as exc:
             raise StoreUnavailable(f"不是有效的 fugai 数据库 {path}: {exc}") from exc
 

@@ -34,6 +34,7 @@ from graph.facts_build import (
     grouped,
     isin,
     member_columns,
+    memberships,
     opt,
     opt_int,
     party_org_columns,
@@ -101,6 +102,10 @@ class Facts:
 ORG_PROPS = ("name", "org_kind", "entity_type", "region_code", "industry_code", "employees",
              "above_scale", "park", "building", "is_association", "org_type", "raw.机构类别",
              "party_in_charter")
+#: what the statuses, exclusions and responsible committees read (the trend snapshot
+#: reads only these: a million names and sizes fewer to take out of the JSON)
+STATUS_ORG_PROPS = tuple(p for p in ORG_PROPS
+                         if p not in ("name", "employees", "above_scale", "party_in_charter"))
 
 
 def per_unique(frame: pd.DataFrame, columns: list[str],
@@ -127,16 +132,19 @@ def per_unique(frame: pd.DataFrame, columns: list[str],
     return pd.Series(np.asarray(out, dtype=object)[inverse], index=frame.index)
 
 
-def _orgs(view: StoreView) -> pd.DataFrame:
-    o = view.node_table(m.ORGANIZATION, ORG_PROPS).rename(
+def _orgs(view: StoreView, props: tuple[str, ...]) -> pd.DataFrame:
+    o = view.node_table(m.ORGANIZATION, props).rename(
         columns={"key": "uscc", "raw.机构类别": "category"})
     o["active"] = o["active"].astype(bool)
-    o["employees"] = pd.to_numeric(o["employees"], errors="coerce").fillna(-1).astype(int)
-    for col in ("above_scale", "is_association"):
-        o[col] = o[col].fillna(0).astype(bool)
-    # True / False / None (unknown): 党建入章 counts True only
-    o["party_in_charter"] = o["party_in_charter"].map({1: True, 0: False}).astype(object)
-    o["name"] = o["name"].fillna("")
+    o["is_association"] = o["is_association"].fillna(0).astype(bool)
+    if "employees" in o:
+        o["employees"] = pd.to_numeric(o["employees"], errors="coerce").fillna(-1).astype(int)
+    if "above_scale" in o:
+        o["above_scale"] = o["above_scale"].fillna(0).astype(bool)
+    if "party_in_charter" in o:   # True / False / None (unknown): 党建入章 counts True only
+        o["party_in_charter"] = o["party_in_charter"].map({1: True, 0: False}).astype(object)
+    if "name" in o:
+        o["name"] = o["name"].fillna("")
     return o
 
 
@@ -151,14 +159,14 @@ class Core:
     party_orgs: pd.DataFrame
     members: pd.DataFrame
     employed: pd.DataFrame
-    member_of: pd.DataFrame
     coverage: Coverage
     instructors: pd.DataFrame
     instructors_of_org: dict[str, list[str]]
 
 
-def build_core(view: StoreView) -> Core:
-    o = _orgs(view)
+def build_core(view: StoreView, org_props: tuple[str, ...] = ORG_PROPS) -> Core:
+    """The first half of the facts; ``org_props`` at least ``STATUS_ORG_PROPS``."""
+    o = _orgs(view, org_props)
     org_ids = pd.Index(o["uscc"])
     active_org = pd.Series(o["active"].to_numpy(), index=org_ids)
 
@@ -169,7 +177,7 @@ def build_core(view: StoreView) -> Core:
     # --- committees, Party organisations, members ---------------------------------------
     com = committee_columns(view)
     po, po_committee = party_org_columns(view, com)
-    mem, employed, member_of = member_columns(view, org_ids, po)
+    mem, employed = member_columns(view, org_ids)
 
     # --- coverage: direct COVERS and through parks/buildings ------------------------------
     cov = coverage(view, org_ids, active_org, po)
@@ -219,7 +227,7 @@ def build_core(view: StoreView) -> Core:
         ["party_org", "industry", "place", "work_committee"], "")
     o["county"] = o["region_code"].astype("str").str[:6].astype("category")
     o["street"] = o["region_code"].astype("str").str[:9].astype("category")
-    return Core(o, com, po, mem, employed, member_of, cov, instr, instructors_of_org)
+    return Core(o, com, po, mem, employed, cov, instr, instructors_of_org)
 
 
 def build_facts(view: StoreView) -> Facts:
@@ -229,8 +237,8 @@ def build_facts(view: StoreView) -> Facts:
     incomplete = recent[0].run_id if recent and recent[0].status != "complete" else None
     core = build_core(view)
     o, com, po, mem = core.orgs, core.committees, core.party_orgs, core.members
-    employed, member_of, cov, instr = core.employed, core.member_of, core.coverage, \
-        core.instructors
+    employed, cov, instr = core.employed, core.coverage, core.instructors
+    member_of = memberships(view, mem)
     instructors_of_org = core.instructors_of_org
     org_ids = pd.Index(o["uscc"])
 

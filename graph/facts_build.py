@@ -161,21 +161,29 @@ def party_org_columns(view: StoreView, com: Committees) -> tuple[pd.DataFrame, p
     return po, po["committee"]
 
 
-def member_columns(view: StoreView, org_ids: pd.Index, po: pd.DataFrame
-                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Members with their flags; the EMPLOYED_BY and MEMBER_OF edges of active members."""
+def member_columns(view: StoreView, org_ids: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Members with their flags, and the EMPLOYED_BY edges of active members (what the
+    "should establish" count of a unit needs)."""
     mem = view.node_table(m.MEMBER, ("member_type", "mobile", "in_management", "id_masked"))
     mem = mem.rename(columns={"key": "member_id"})
     mem["active"] = mem["active"].astype(bool)
     mem["full"] = (mem["member_type"] == r.FULL_MEMBER).astype(int)
     mem["in_management"] = mem["in_management"].fillna(0).astype(int)
     mem["mobile"] = mem["mobile"].fillna(0).astype(bool)
-    live = set(mem.loc[mem["active"], "member_id"])
     employed = view.edge_table(m.EMPLOYED_BY)
-    employed = employed[isin(employed["src"], live) & isin(employed["dst"], org_ids)]
+    employed = employed[isin(employed["src"], _live(mem)) & isin(employed["dst"], org_ids)]
+    return mem, employed
+
+
+def memberships(view: StoreView, mem: pd.DataFrame) -> pd.DataFrame:
+    """The MEMBER_OF edges of active members (the facts' branch figures; no unit's
+    status depends on them, so the trend snapshot does not read them)."""
     member_of = view.edge_table(m.MEMBER_OF)
-    member_of = member_of[isin(member_of["src"], live)]
-    return mem, employed, member_of
+    return member_of[isin(member_of["src"], _live(mem))]
+
+
+def _live(mem: pd.DataFrame) -> pd.Index:
+    return pd.Index(mem.loc[mem["active"], "member_id"])
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pandas as pd
 
 from graph import rules as r
 from graph.errors import UsageError
-from graph.facts import build_core
+from graph.facts import STATUS_ORG_PROPS, build_core
 from graph.facts_build import Committees, subtree
 from graph.scope import Scope
 from graph.store import SnapshotRow, StoreView, StoreWriter
@@ -72,7 +72,7 @@ def record_snapshot(writer: StoreWriter, settings: r.CoverageSettings, *,
     otherwise only the first half of the facts (statuses and committees) is built."""
     if not changed and writer.copy_last_snapshot(settings.describe()):
         return
-    core = build_core(writer.view())
+    core = build_core(writer.view(), STATUS_ORG_PROPS)
     writer.write_snapshot(snapshot_rows(core.orgs, core.committees, writer.run_id, settings))
 
 

@@ -67,11 +67,11 @@ from graph.alliances import (
 from graph.coverage import breakdown, committee_tree, flatten_tree, summary
 from graph.errors import NotFound, UsageError
 from graph.explain import explain_org
-from graph.facts import Facts, build_facts
+from graph.facts import Facts, build_core, build_facts
 from graph.findings import finding_counts, findings_page, iter_findings
 from graph.scope import Scope
 from graph.store import Store
-from graph.trend import trend
+from graph.trend import snapshot_rows, trend
 
 EXTRA = DISTRICT.parent / "district_extra"
 S = r.CoverageSettings()
@@ -327,6 +327,19 @@ def test_trend_over_runs(district_store: Store) -> None:
     assert [(p["run_id"], p["in_scope"], p["should_establish"]) for p in c05] == [(2, 11, 1)]
     with pytest.raises(UsageError):
         trend(view, scope=Scope(industry="C17"))
+
+
+def test_the_runs_snapshot_reads_less_and_counts_the_same_as_the_full_facts(
+        district_store: Store) -> None:
+    """The snapshot at the end of a run reads only what statuses depend on; its figures
+    are those of the full facts the pages show."""
+    view = district_store.view()
+    full = build_facts(view)
+    rows = snapshot_rows(full.orgs, build_core(view).committees, 2, S)
+    assert {row.scope_kind for row in rows} == {"all", "committee", "county", "street"}
+    for row in rows:
+        stored = view.snapshots(row.scope_kind, row.code)[-1]
+        assert (stored.run_id, stored.figures) == (2, row.figures)
 
 
 def test_member_findings_follow_the_region(facts: Facts) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -144,10 +144,18 @@ class RunRecord:
 
 
 def run_record_from_json(data: JSON) -> RunRecord:
-    """A run record as ``finish`` stored it (``canonical_json(asdict(record))``)."""
+    """A run record as ``finish`` stored it (``canonical_json(asdict(record))``).
+
+    Fields this version does not know (a record written by a later fugai) are left
+    out rather than refused: the history of runs stays readable after a downgrade."""
     data = dict(data)
-    files = [FileReport(**f) for f in data.pop("files", [])]
-    return RunRecord(files=files, **data)
+    files = [FileReport(**_known(FileReport, f)) for f in data.pop("files", [])]
+    return RunRecord(files=files, **_known(RunRecord, data))
+
+
+def _known(cls: type, data: JSON) -> JSON:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 @dataclass(frozen=True)

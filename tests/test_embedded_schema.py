@@ -102,3 +102,17 @@ def test_an_updated_node_loses_the_edges_its_row_no_longer_declares(tmp_path: Pa
     # of its own, owned by no node) stays
     assert edges == {("IN_PLACE", "park:空港"), ("SUPPLIES", "X")}
     store.close()
+
+
+def test_a_run_record_from_a_later_fugai_still_reads() -> None:
+    from graph.store import run_record_from_json
+
+    record = run_record_from_json({
+        "run_id": 7, "started_at": "2026-12-01T02:00:00", "finished_at": None,
+        "status": "complete", "pending_references": 0, "resolved_references": 0,
+        "seconds": {"read": 1.0}, "a_later_field": [1, 2],
+        "files": [{"path": "a.csv", "source": "enterprises", "kind": "enterprises",
+                   "mode": "full", "file_hash": "h", "encoding": "utf-8", "created": 3,
+                   "a_later_file_field": True}]})
+    assert record.run_id == 7 and record.seconds == {"read": 1.0}
+    assert record.files[0].created == 3

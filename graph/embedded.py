@@ -99,11 +99,11 @@ def _batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
         yield rows[i:i + size]
 
 
-#: the relationship types a node of each label declares (its owned edges)
-_OWNED_TYPES: dict[str, tuple[str, ...]] = {}
-for _rel in m.ALL_RELATIONSHIPS:
-    if _rel.type not in _OWNED_TYPES.get(_rel.source, ()):
-        _OWNED_TYPES[_rel.source] = (*_OWNED_TYPES.get(_rel.source, ()), _rel.type)
+#: the relationship types a node of each label can declare (its owned edges start there)
+_OWNED_TYPES: dict[str, tuple[str, ...]] = {
+    label: tuple(sorted({r.type for r in m.ALL_RELATIONSHIPS if r.source == label}))
+    for label in {r.source for r in m.ALL_RELATIONSHIPS}
+}
 #: the writer's page cache (KiB): a province run touches about a gigabyte of pages
 WRITER_CACHE_KIB = 1_000_000
 

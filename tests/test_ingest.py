@@ -220,3 +220,32 @@ def test_conflicting_duplicates_are_quarantined_masked(store: Store, tmp_path: P
     text = Path(f.quarantine_file or "").read_text(encoding="utf-8-sig")
     assert "445202197102021016" not in text and "13912345678" not in text
     assert "4452**********1016" in text and "139****5678" in text
+
+
+def test_a_file_step_leaves_no_cycles_behind_and_the_collector_as_it_was() -> None:
+    """Steps run without automatic cycle collection (the province's millions of live
+    rows made every full pass slow); what a step leaves in cycles is still freed."""
+    import gc
+    import weakref
+
+    from ingest.pipeline import _no_cyclic_collection
+
+    class Cell:
+        other: object = None
+
+    kept = Cell()   # alive before the step: survives it
+    with _no_cyclic_collection():
+        assert not gc.isenabled()
+        a, b = Cell(), Cell()
+        a.other, b.other = b, a   # a cycle, dropped inside the step
+        gone = weakref.ref(a)
+        del a, b
+        assert gone() is not None   # reference counting alone cannot free a cycle
+    assert gone() is None and gc.isenabled() and isinstance(kept, Cell)
+    gc.disable()
+    try:
+        with _no_cyclic_collection():
+            pass
+        assert not gc.isenabled()   # a caller that had it off keeps it off
+    finally:
+        gc.enable()

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pandas as pd
@@ -38,6 +37,7 @@ from graph.store import (
     StoreDump,
     StoreView,
     StoreWriter,
+    batches,
     canonical_json,
     run_record_from_json,
 )
@@ -71,7 +71,6 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL, record TEXT NOT NULL);
 """
 
-BATCH = 5000
 #: bytes per page of a new store file (an existing file keeps its own). 16 KiB pages
 #: took a third off the province's node inserts and a tenth off its commit compared
 #: with SQLite's 4 KiB default: the rows are a few hundred bytes of JSON each
@@ -94,11 +93,8 @@ def _connect(path: Path, *, timeout: float) -> sqlite3.Connection:
     return conn
 
 
-def _batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
-
-
+#: keys per ``IN (…)`` list: under the 999 bound variables older SQLite builds allow
+IN_LIST = 900
 #: the relationship types a node of each label can declare (its owned edges start there)
 _OWNED_TYPES: dict[str, tuple[str, ...]] = {
     label: tuple(sorted({r.type for r in m.ALL_RELATIONSHIPS if r.source == label}))
@@ -151,8 +147,7 @@ class EmbeddedWriter(StoreWriter):
 
     def existing_keys(self, label: str, keys: Iterable[str]) -> set[str]:
         found: set[str] = set()
-        wanted = list(set(keys))
-        for chunk in _batches(wanted, 900):
+        for chunk in batches(set(keys), IN_LIST):
             marks = ",".join("?" * len(chunk))
             cur = self.conn.execute(
                 f"SELECT key FROM nodes WHERE label = ? AND key IN ({marks})", (label, *chunk))
@@ -161,7 +156,7 @@ class EmbeddedWriter(StoreWriter):
 
     def node_props(self, label: str, keys: Iterable[str]) -> dict[str, JSON]:
         out: dict[str, JSON] = {}
-        for chunk in _batches(list(set(keys)), 900):
+        for chunk in batches(set(keys), IN_LIST):
             marks = ",".join("?" * len(chunk))
             cur = self.conn.execute(
                 f"SELECT key, props FROM nodes WHERE label = ? AND key IN ({marks})",

@@ -8,9 +8,8 @@ whole property map as ``f_props`` JSON (so answers match the embedded store exac
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -18,8 +17,6 @@ import pandas as pd
 from graph import model as m
 from graph import neo4j_cypher as cy
 from graph.store import JSON, EdgeRow, canonical_json
-
-T = TypeVar("T")
 
 #: rows per transaction: big enough to amortise the round trip, small enough for the heap
 BATCH = 5000
@@ -34,13 +31,6 @@ for _combo in cy.EDGE_COMBOS:
 def tag(combo: Combo) -> str:
     """A combo as it appears in statement names (``edge_merge:COVERS:PartyOrganization:…``)."""
     return ":".join(combo)
-
-
-def batches(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
-    """``items`` in lists of ``size`` (one transaction each), read lazily."""
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
 
 
 def storable(value: Any) -> bool:

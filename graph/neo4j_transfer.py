@@ -16,7 +16,7 @@ import orjson
 from graph import model as m
 from graph import neo4j_cypher as cy
 from graph.neo4j_db import Database
-from graph.neo4j_rows import BATCH, batches, drop_none, node_map, pending_edge
+from graph.neo4j_rows import BATCH, drop_none, node_map, pending_edge
 from graph.neo4j_view import Neo4jView
 from graph.store import (
     EdgeRow,
@@ -26,6 +26,7 @@ from graph.store import (
     StoredEdge,
     StoredNode,
     StoreDump,
+    batches,
     canonical_json,
 )
 
@@ -75,7 +76,7 @@ def dump(db: Database) -> StoreDump:
 
 def restore(db: Database, writer: Neo4jWriter, dump: StoreDump) -> None:
     """Nodes first (relationships need both ends), then edges, history, trend, runs."""
-    for nodes in batches(dump.nodes):
+    for nodes in batches(dump.nodes, BATCH):
         by_label: dict[str, list[StoredNode]] = {}
         for n in nodes:
             by_label.setdefault(n.label, []).append(n)
@@ -85,16 +86,16 @@ def restore(db: Database, writer: Neo4jWriter, dump: StoreDump) -> None:
                 f_absent_since=n.absent_since, f_first_run=n.first_run,
                 f_changed_run=n.changed_run)} for n in group]
             db.write_one(f"node_restore:{label}", rows=rows)
-    for edges in batches(dump.edges):
+    for edges in batches(dump.edges, BATCH):
         writer.write_edges_of_runs([se.edge for se in edges], [se.run for se in edges])
-    for seq, entries in enumerate(batches(dump.history)):
+    for seq, entries in enumerate(batches(dump.history, BATCH)):
         db.write_one("history_restore", rows=[
             {"label": h.label, "key": h.key, "run_id": h.run_id, "seq": seq * BATCH + i,
              "change": h.change, "before": canonical_json(h.before)}
             for i, h in enumerate(entries)])
-    for points in batches(dump.snapshots):
+    for points in batches(dump.snapshots, BATCH):
         writer.write_snapshot(points)
-    for part in batches(map(_run_row, dump.runs)):
+    for part in batches(map(_run_row, dump.runs), BATCH):
         db.write_one("run_restore", rows=part)
     db.write_one("meta_restore", last_run_id=dump.last_run_id,
                  last_complete_run=dump.last_complete_run)

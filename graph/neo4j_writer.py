@@ -12,8 +12,8 @@ import orjson
 from graph import model as m
 from graph.neo4j_db import Database, Rows, Tx
 from graph.neo4j_rows import (
+    BATCH,
     COMBOS_BY_TYPE,
-    batches,
     edge_map,
     node_map,
     pending_edge,
@@ -31,6 +31,7 @@ from graph.store import (
     SnapshotRow,
     StoreView,
     StoreWriter,
+    batches,
     canonical_json,
 )
 
@@ -121,14 +122,14 @@ class Neo4jWriter(StoreWriter):
 
     def existing_keys(self, label: str, keys: Iterable[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in batches(sorted(set(keys))):
+        for chunk in batches(sorted(set(keys)), BATCH):
             found.update(r["key"] for r in self.db.read(f"node_existing:{label}",
                                                         keys=chunk))
         return found
 
     def node_props(self, label: str, keys: Iterable[str]) -> dict[str, JSON]:
         out: dict[str, JSON] = {}
-        for chunk in batches(sorted(set(keys))):
+        for chunk in batches(sorted(set(keys)), BATCH):
             out.update((r["key"], orjson.loads(r["props"]))
                        for r in self.db.read(f"node_props:{label}", keys=chunk))
         return out
@@ -148,7 +149,7 @@ class Neo4jWriter(StoreWriter):
 
     def write_nodes(self, rows: Sequence[NodeRow], *, history: bool) -> None:
         for label, group in _by_label(rows).items():
-            for chunk in batches(group):
+            for chunk in batches(group, BATCH):
                 upserts = [{"key": r.key, "all": node_map(
                     label, r.key, r.props, f_hash=r.row_hash, f_source=r.source,
                     f_active=r.active, f_changed_run=self.run_id)} for r in chunk]
@@ -159,14 +160,14 @@ class Neo4jWriter(StoreWriter):
 
     def ensure_nodes(self, rows: Sequence[NodeRow]) -> None:
         for label, group in _by_label(rows).items():
-            for chunk in batches(group):
+            for chunk in batches(group, BATCH):
                 payload = [{"key": r.key, "all": node_map(label, r.key, r.props,
                                                           f_source=r.source, f_active=True)}
                            for r in chunk]
                 self.db.write_one(f"node_ensure:{label}", rows=payload, run=self.run_id)
 
     def deactivate_nodes(self, label: str, keys: Sequence[str], reason: str) -> None:
-        for chunk in batches(keys):
+        for chunk in batches(keys, BATCH):
             rows = [{"key": k, "seq": s} for k, s in zip(chunk, self._seqs(len(chunk)),
                                                          strict=True)]
             self.db.write_one(f"node_deactivate:{label}", rows=rows, label=label,
@@ -177,7 +178,7 @@ class Neo4jWriter(StoreWriter):
     def replace_owned_edges(self, owner_label: str, owner_keys: Sequence[str],
                             edges: Sequence[EdgeRow]) -> None:
         owners = set(owner_keys)
-        for chunk in batches(sorted(owners)):
+        for chunk in batches(sorted(owners), BATCH):
             self.db.write(_delete_owned, owner_label, chunk)
         pending = self.pending()
         for pid in [pid for pid, p in pending.items()
@@ -201,7 +202,7 @@ class Neo4jWriter(StoreWriter):
                 (e, runs[i] if runs is not None else self.run_id))
         pending = self.pending()
         for combo, group in by_combo.items():
-            for chunk in batches(group):
+            for chunk in batches(group, BATCH):
                 rows = [{"i": i, "src": e.src_key, "dst": e.dst_key, "rel": edge_map(e, run)}
                         for i, (e, run) in enumerate(chunk)]
                 maps = [pending_map(e, run) for e, run in chunk]
@@ -213,7 +214,7 @@ class Neo4jWriter(StoreWriter):
 
     def deactivate_edges(self, type: str, pairs: Sequence[tuple[str, str]]) -> None:
         pending = self.pending()
-        for chunk in batches(pairs):
+        for chunk in batches(pairs, BATCH):
             self.db.write(_deactivate_edges, type, [list(p) for p in chunk], self.run_id)
         wanted = set(pairs)
         for p in pending.values():
@@ -253,7 +254,7 @@ class Neo4jWriter(StoreWriter):
                 del pending[p["id"]]
             if moved:
                 self._write_edges(moved)
-                for ids in batches(old):
+                for ids in batches(old, BATCH):
                     self.db.write_one("pending_delete", ids=ids)
         self._link_completed()
 
@@ -269,7 +270,7 @@ class Neo4jWriter(StoreWriter):
             if p["src_key"] in found[p["src_label"]] and p["dst_key"] in found[p["dst_label"]]:
                 ready[(p["type"], p["src_label"], p["dst_label"])].append(p)
         for combo, group in ready.items():
-            for chunk in batches(group):
+            for chunk in batches(group, BATCH):
                 rows = [{"i": i, "src": p["src_key"], "dst": p["dst_key"],
                          "rel": edge_map(pending_edge(p), int(p.get("run", self.run_id)))}
                         for i, p in enumerate(chunk)]
@@ -302,7 +303,7 @@ class Neo4jWriter(StoreWriter):
         payload = [{"id": f"{r.run_id}|{r.scope_kind}|{r.code}", "run_id": r.run_id,
                     "scope_kind": r.scope_kind, "code": r.code,
                     "figures": canonical_json(r.figures)} for r in rows]
-        for chunk in batches(payload):
+        for chunk in batches(payload, BATCH):
             self.db.write_one("snapshot_merge", rows=chunk)
 
     def copy_last_snapshot(self, settings: JSON) -> bool:

@@ -17,12 +17,22 @@ import abc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 import orjson
 import pandas as pd
 
 JSON = dict[str, Any]
+T = TypeVar("T")
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size``, read lazily (a sequence or a stream). Both stores
+    use it: SQLite for its bound-variable limit, Neo4j for one transaction per list."""
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def canonical_json(value: Any) -> str:

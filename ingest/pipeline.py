@@ -254,10 +254,10 @@ def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today:
     base = _fingerprint(prep, person_key)
     if _skip_unchanged(report, base, today, ctx, staging):
         return report
-    with _no_cyclic_collection(), ctx.clock.phase("read"):
+    with _file_step(ctx, "read"):
         table = _load(prep)
     report.file_hash, report.encoding, report.sheet = table.file_hash, table.encoding, table.sheet
-    with _no_cyclic_collection(), ctx.clock.phase("clean"):
+    with _file_step(ctx, "clean"):
         result = clean_table(table, prep.match, today=today, person_key=person_key,
                              last_row_wins=prep.request.last_row_wins)
         report.fingerprint = f"{base}@{today.isoformat()}{'!' if result.time_sensitive else ''}"
@@ -273,7 +273,7 @@ def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today:
             report.quarantine_file = str(_write_quarantine(staging, prep, table, rejected))
         seen = {r.key for r in rejected if r.key}
         del table, rejected
-    with _no_cyclic_collection(), ctx.clock.phase("write"):
+    with _file_step(ctx, "write"):
         if kind.label is None:
             _write_links(writer, prep, result, report, seen)
         else:
@@ -281,6 +281,14 @@ def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today:
                 ctx.states[kind.label] = writer.row_states(kind.label)
             _write_nodes(writer, prep, result, report, seen, ctx.states[kind.label])
     return report
+
+
+@contextmanager
+def _file_step(ctx: _File, phase: str) -> Iterator[None]:
+    """One step of a file's ingest: timed under ``phase`` (its collection included)
+    and run without automatic cycle collection."""
+    with ctx.clock.phase(phase), _no_cyclic_collection():
+        yield
 
 
 @contextmanager

@@ -273,8 +273,8 @@ def build_facts(view: StoreView) -> Facts:
                 alliances_of_org.setdefault(u, []).append(code)
     chain_leaders = {u for code, u in leaders.items() if code in active_alliances}
     o["chain_leader"] = isin(o["uscc"], chain_leaders)
-    o["alliances"] = o["uscc"].map({k: len(v) for k, v in alliances_of_org.items()}) \
-        .fillna(0).astype(int)
+    o["alliances"] = along(org_ids, {k: len(v) for k, v in alliances_of_org.items()},
+                           o.index).fillna(0).astype(int)
 
     # --- report comparison (settings-independent, one scalar rule per reporting unit) --------
     has_rep = o["report_year"] >= 0

@@ -20,6 +20,7 @@ import pandas as pd
 
 from graph import model as m
 from graph.errors import StoreBusy, StoreUnavailable
+from graph.prepared import PreparedRows
 from graph.store import (
     JSON,
     Edge,
@@ -39,6 +40,9 @@ from graph.store import (
     StoreWriter,
     batches,
     canonical_json,
+    edge_order,
+    node_order,
+    props_json,
     run_record_from_json,
 )
 
@@ -104,23 +108,24 @@ _OWNED_TYPES: dict[str, tuple[str, ...]] = {
 WRITER_CACHE_KIB = 1_000_000
 
 
-def _node_order(r: NodeRow) -> tuple[str, str]:
-    return r.label, r.key
-
-
-def _edge_order(e: EdgeRow) -> str:
-    # NUL-joined: orders like the key tuple (and like SQLite's BINARY collation), and
-    # one string comparison is cheaper than a tuple's
-    return f"{e.type}\0{e.src_label}\0{e.src_key}\0{e.dst_label}\0{e.dst_key}"
-
-
 def _json_path(prop: str) -> str:
     """SQLite JSON path of a (possibly dotted, possibly non-ASCII) property name."""
     return "$" + "".join(f'."{part}"' for part in prop.split("."))
 
 
-def _props_json(props: JSON) -> str:
-    return canonical_json(props) if props else "{}"
+_UPSERT_NODE = (
+    "INSERT INTO nodes (label, key, props, row_hash, source, active, absent_since,"
+    " first_run, changed_run) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)"
+    " ON CONFLICT (label, key) DO UPDATE SET props = excluded.props,"
+    " row_hash = excluded.row_hash, source = excluded.source,"
+    " active = excluded.active, absent_since = NULL, changed_run = excluded.changed_run")
+_ENSURE_NODE = (
+    "INSERT OR IGNORE INTO nodes (label, key, props, row_hash, source, active,"
+    " absent_since, first_run, changed_run) VALUES (?, ?, ?, NULL, ?, 1, NULL, ?, ?)")
+_INSERT_EDGE = (
+    "INSERT OR REPLACE INTO edges (type, src_label, src_key, dst_label, dst_key, props,"
+    " owner_label, owner_key, row_hash, source, active, run)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 class EmbeddedWriter(StoreWriter):
@@ -165,28 +170,29 @@ class EmbeddedWriter(StoreWriter):
         return out
 
     def write_nodes(self, rows: Sequence[NodeRow], *, history: bool) -> None:
-        rows = sorted(rows, key=_node_order)
+        rows = sorted(rows, key=node_order)
         if history:
             self.conn.executemany(
                 "INSERT INTO history (label, key, run_id, change, before)"
                 " SELECT label, key, ?, 'updated', props FROM nodes WHERE label = ? AND key = ?",
                 ((self.run_id, r.label, r.key) for r in rows))
-        self.conn.executemany(
-            "INSERT INTO nodes (label, key, props, row_hash, source, active, absent_since,"
-            " first_run, changed_run) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)"
-            " ON CONFLICT (label, key) DO UPDATE SET props = excluded.props,"
-            " row_hash = excluded.row_hash, source = excluded.source,"
-            " active = excluded.active, absent_since = NULL, changed_run = excluded.changed_run",
-            ((r.label, r.key, canonical_json(r.props), r.row_hash, r.source, int(r.active),
-              self.run_id, self.run_id) for r in rows))
+        self.conn.executemany(_UPSERT_NODE, (
+            (r.label, r.key, canonical_json(r.props), r.row_hash, r.source, int(r.active),
+             self.run_id, self.run_id) for r in rows))
 
     def ensure_nodes(self, rows: Sequence[NodeRow]) -> None:
-        rows = sorted(rows, key=_node_order)
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO nodes (label, key, props, row_hash, source, active,"
-            " absent_since, first_run, changed_run) VALUES (?, ?, ?, NULL, ?, 1, NULL, ?, ?)",
-            ((r.label, r.key, canonical_json(r.props), r.source, self.run_id, self.run_id)
-             for r in rows))
+        rows = sorted(rows, key=node_order)
+        self.conn.executemany(_ENSURE_NODE, (
+            (r.label, r.key, canonical_json(r.props), r.source, self.run_id, self.run_id)
+            for r in rows))
+
+    def write_prepared(self, rows: PreparedRows) -> None:
+        # straight from the scratch file: the JSON and the order are the stores' own already
+        run = self.run_id
+        self.conn.executemany(_UPSERT_NODE, ((*row, run, run) for row in rows.nodes()))
+        self.conn.executemany(_ENSURE_NODE, (
+            (label, key, props, source, run, run) for label, key, props, source in rows.places()))
+        self.conn.executemany(_INSERT_EDGE, ((*row, run) for row in rows.edges()))
 
     def replace_owned_edges(self, owner_label: str, owner_keys: Sequence[str],
                             edges: Sequence[EdgeRow]) -> None:
@@ -205,14 +211,11 @@ class EmbeddedWriter(StoreWriter):
     def _insert_edges(self, edges: Sequence[EdgeRow]) -> None:
         if not edges:
             return
-        edges = sorted(edges, key=_edge_order)
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO edges (type, src_label, src_key, dst_label, dst_key, props,"
-            " owner_label, owner_key, row_hash, source, active, run)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((e.type, e.src_label, e.src_key, e.dst_label, e.dst_key, _props_json(e.props),
-              e.owner_label, e.owner_key, e.row_hash, e.source, int(e.active), self.run_id)
-             for e in edges))
+        edges = sorted(edges, key=edge_order)
+        self.conn.executemany(_INSERT_EDGE, (
+            (e.type, e.src_label, e.src_key, e.dst_label, e.dst_key, props_json(e.props),
+             e.owner_label, e.owner_key, e.row_hash, e.source, int(e.active), self.run_id)
+            for e in edges))
 
     def deactivate_nodes(self, label: str, keys: Sequence[str], reason: str) -> None:
         self.conn.executemany(
@@ -464,7 +467,7 @@ class EmbeddedStore(Store):
                 " owner_label, owner_key, row_hash, source, active, run)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((e.type, e.src_label, e.src_key, e.dst_label, e.dst_key,
-                  _props_json(e.props), e.owner_label, e.owner_key, e.row_hash, e.source,
+                  props_json(e.props), e.owner_label, e.owner_key, e.row_hash, e.source,
                   int(e.active), se.run) for se in dump.edges for e in (se.edge,)))
             conn.executemany(
                 "INSERT INTO history (label, key, run_id, change, before) VALUES (?, ?, ?, ?, ?)",

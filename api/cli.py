@@ -32,6 +32,7 @@ from graph.errors import FugaiError, UsageError
 from graph.settings import get_settings, person_key
 from graph.store import Store
 from graph.stores import open_store
+from ingest import shard
 from ingest.headers import EMPTY_MAPPING, load_mapping
 from ingest.pipeline import IngestRequest, run_ingest
 from ingest.report import render_run, run_as_json
@@ -61,12 +62,14 @@ def ingest_files(uri: str, requests: list[IngestRequest], fmt: Format,
                  today: date | None = None) -> dict[str, Any]:
     """Run one ingest and print its report; shared by ``ingest`` and ``demo``."""
     settings = get_settings()
+    workers = shard.workers(settings.ingest_workers)
 
     def go(store: Store) -> dict[str, Any]:
         with _progress(fmt) as progress:
             record = run_ingest(store, requests, person_key=person_key(settings, uri),
                                 quarantine_dir=settings.quarantine_path(), today=today,
-                                progress=progress, coverage=settings.coverage())
+                                progress=progress, coverage=settings.coverage(),
+                                workers=workers)
         if fmt is Format.table:
             render_run(record, console)
         return run_as_json(record)

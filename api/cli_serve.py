@@ -136,10 +136,12 @@ def inbox_cmd(directory: Annotated[Path, typer.Argument(help="收件目录")],
     from api.inbox import next_time, process_inbox, wait_until
     from graph.settings import person_key
     from graph.stores import open_store
+    from ingest import shard
 
     if mode not in ("full", "delta"):
         raise UsageError("--mode 应为 full 或 delta")
     settings = ApiSettings()
+    workers = shard.workers(settings.ingest_workers)   # a wrong setting fails now, not at night
     while True:
         if at:
             wait_until(next_time(at, datetime.now()))
@@ -148,7 +150,8 @@ def inbox_cmd(directory: Annotated[Path, typer.Argument(help="收件目录")],
             result = process_inbox(store, directory, mode=mode,
                                    person_key=person_key(settings, settings.store_uri()),
                                    quarantine_dir=settings.quarantine_path(),
-                                   coverage=settings.coverage())
+                                   coverage=settings.coverage(),
+                                   workers=workers)
         finally:
             store.close()
         if format == "json":

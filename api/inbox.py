@@ -45,7 +45,7 @@ def pending_files(inbox: Path) -> list[Path]:
 
 def process_inbox(store: Store, inbox: Path, *, mode: str, person_key: bytes,
                   quarantine_dir: Path, coverage: CoverageSettings,
-                  today: date | None = None) -> InboxResult:
+                  today: date | None = None, workers: int = 1) -> InboxResult:
     if not inbox.is_dir():
         raise UsageError(f"收件目录不存在: {inbox}")
     files = pending_files(inbox)
@@ -55,7 +55,7 @@ def process_inbox(store: Store, inbox: Path, *, mode: str, person_key: bytes,
     try:
         record = run_ingest(store, [IngestRequest(p, mode=mode) for p in files],  # type: ignore[arg-type]
                             person_key=person_key, quarantine_dir=quarantine_dir,
-                            today=today, coverage=coverage)
+                            today=today, coverage=coverage, workers=workers)
     except FugaiError as exc:
         target = _move(files, inbox / "failed" / stamp)
         (target / "error.txt").write_text(exc.message + "\n", encoding="utf-8")

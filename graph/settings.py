@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     #: full members from which a unit should set up its own Party organisation
     full_member_threshold: int = 3
 
+    #: processes a command-line ingest cleans a big file with (docs/ingest.md):
+    #: 0 = automatic (2 where the system can fork and 2 cores are ours), 1 or 2
+    ingest_workers: int = 0
+
     def coverage(self) -> CoverageSettings:
         return CoverageSettings(include_individual=self.include_individual,
                                 full_member_threshold=self.full_member_threshold)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -38,11 +39,22 @@ from graph.errors import UsageError
 from graph.rules import CoverageSettings
 from graph.store import EdgeRow, FileReport, RowState, RunRecord, Store, StoreWriter
 from graph.trend import record_snapshot
+from ingest import shard
 from ingest.contract import KINDS, Kind
 from ingest.headers import EMPTY_MAPPING, HeaderMatch, UserMapping, detect_kind, match_headers
+from ingest.nodes import (
+    PartJob,
+    Written,
+    classify,
+    deactivate_absent,
+    needs_store_to_build,
+    prepare_part,
+    write_part,
+    write_records,
+)
 from ingest.readers import ReadError, Table, TableHead, read_header, read_table
-from ingest.records import Record, build_record
-from ingest.rows import CLEANING_VERSION, CleanResult, RejectedRow, clean_table
+from ingest.records import build_record
+from ingest.rows import CLEANING_VERSION, CleanResult, RejectedRow, clean_table, row_keys
 
 log = logging.getLogger("fugai.ingest")
 
@@ -128,16 +140,19 @@ def _load(prep: _Prepared) -> Table:
 def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes,
                quarantine_dir: Path, today: date | None = None,
                progress: Progress | None = None,
-               coverage: CoverageSettings | None = None) -> RunRecord:
+               coverage: CoverageSettings | None = None, workers: int = 1) -> RunRecord:
     """Run one ingest over ``requests``; returns the committed run record.
 
     Before commit the run stores its coverage snapshot (the trend's data point) under
-    ``coverage`` settings, so figures and data commit together.
+    ``coverage`` settings, so figures and data commit together. With ``workers=2`` a
+    big file is cleaned in two processes (:mod:`ingest.shard`; only where fork exists,
+    and never from a process that runs other threads, such as the API server).
     """
     today = today or date.today()
     prepared = sorted((prepare(r) for r in requests), key=lambda p: p.kind.order)
     started = datetime.now().isoformat(timespec="seconds")
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_ensure(quarantine_dir)))
+    scratch = Path(tempfile.mkdtemp(prefix=".scratch-", dir=quarantine_dir))
     try:
         with store.writer(started, today.isoformat()) as writer:
             reports: list[FileReport] = []
@@ -151,7 +166,8 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
                 if progress:
                     progress(f"{prep.kind.name}: {prep.request.path.name}", step, len(prepared))
                 reports.append(_ingest_file(writer, prep, person_key, today, staging,
-                                            _File(earlier, reports, states, clock)))
+                                            _File(earlier, reports, states, clock,
+                                                  workers, scratch)))
             with clock.phase("link"):
                 writer.relink_pending()
                 pending_now = writer.pending_references(_reported_types())
@@ -185,8 +201,9 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
         log.info("run %s complete: %s files", record.run_id, len(reports))
         return record
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        for temporary in (staging, scratch):
+            if temporary.exists():
+                shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _ensure(path: Path) -> Path:
@@ -242,6 +259,9 @@ class _File:
     #: row states per label, loaded once per run and kept up to date by its writes
     states: dict[str, dict[str, RowState]]
     clock: _Clock
+    #: processes a big file is cleaned with (:mod:`ingest.shard`), and their scratch
+    workers: int
+    scratch: Path
 
 
 def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today: date,
@@ -257,30 +277,98 @@ def _ingest_file(writer: StoreWriter, prep: _Prepared, person_key: bytes, today:
     with _file_step(ctx, "read"):
         table = _load(prep)
     report.file_hash, report.encoding, report.sheet = table.file_hash, table.encoding, table.sheet
+    if kind.label is not None and ctx.workers > 1 and len(table.frame) >= shard.MIN_ROWS \
+            and not needs_store_to_build(kind):
+        _ingest_in_two(writer, prep, table, person_key, today, staging, ctx, report, base)
+        return report
     with _file_step(ctx, "clean"):
         result = clean_table(table, prep.match, today=today, person_key=person_key,
                              last_row_wins=prep.request.last_row_wins)
-        report.fingerprint = f"{base}@{today.isoformat()}{'!' if result.time_sensitive else ''}"
-        report.rows_read = len(table.frame) + len(table.bad_rows)
-        report.duplicates_merged = result.duplicates_merged
-        report.extra_columns = result.extra_columns
-        rejected = result.rejected + [
-            RejectedRow(b.line, {"原始行": b.raw}, b.code, b.zh, b.en) for b in table.bad_rows]
-        report.quarantined = len(rejected)
-        for r in rejected:
-            report.reasons[r.code] = report.reasons.get(r.code, 0) + 1
-        if rejected:
-            report.quarantine_file = str(_write_quarantine(staging, prep, table, rejected))
-        seen = {r.key for r in rejected if r.key}
-        del table, rejected
+        _report_clean(report, prep, table, [result], staging, base, today)
+        seen = {r.key for r in result.rejected if r.key}
+        del table
     with _file_step(ctx, "write"):
         if kind.label is None:
             _write_links(writer, prep, result, report, seen)
-        else:
-            if kind.label not in ctx.states:
-                ctx.states[kind.label] = writer.row_states(kind.label)
-            _write_nodes(writer, prep, result, report, seen, ctx.states[kind.label])
+            return report
+        states = _states(writer, ctx, kind.label)
+        tally = Written()
+        created, changed = classify(kind, prep.source, result.rows, states, seen, tally)
+        write_records(writer, kind.label, prep.source, created, changed, states)
+        if prep.request.mode == "full":
+            deactivate_absent(writer, kind.label, prep.source, seen, states, tally)
+        tally.add_to(report)
     return report
+
+
+def _ingest_in_two(writer: StoreWriter, prep: _Prepared, table: Table, person_key: bytes,
+                   today: date, staging: Path, ctx: _File, report: FileReport,
+                   base: str) -> None:
+    """A big file's rows in two parts by key (:mod:`ingest.shard`): a forked worker
+    cleans and prepares the upper keys while this process cleans and writes the lower
+    ones, then writes the worker's. Same rows, same writes, same report as in one."""
+    kind = prep.kind
+    assert kind.label is not None
+    states = _states(writer, ctx, kind.label)   # before the fork: the worker classifies on them
+    with _file_step(ctx, "clean"):
+        keys = row_keys(table, prep.match, today=today, person_key=person_key)
+        mine, theirs = shard.split(keys, shard.WORKER_SHARE)
+        del keys
+        job = PartJob(prep.match, prep.source, theirs, today, person_key,
+                      prep.request.last_row_wins, writer.run_date, ctx.scratch)
+        worker = shard.Worker(partial(prepare_part, job, table, states), ctx.scratch)
+    try:
+        with _file_step(ctx, "clean"):
+            result = clean_table(table.subset(mine), prep.match, today=today,
+                                 person_key=person_key, last_row_wins=prep.request.last_row_wins)
+            seen = {r.key for r in result.rejected if r.key}
+        with _file_step(ctx, "write"):
+            tally = Written()
+            created, changed = classify(kind, prep.source, result.rows, states, seen, tally)
+            result.rows = []
+            write_records(writer, kind.label, prep.source, created, changed, states)
+            del created, changed
+            part = worker.result()
+    except BaseException:
+        worker.stop()
+        raise
+    with _file_step(ctx, "clean"):
+        _report_clean(report, prep, table, [result, part.clean], staging, base, today)
+        del table
+    with _file_step(ctx, "write"):
+        write_part(writer, kind.label, prep.source, part, states)
+        seen |= part.seen
+        if prep.request.mode == "full":
+            deactivate_absent(writer, kind.label, prep.source, seen, states, tally)
+        tally.add_to(report)
+        part.tally.add_to(report)
+
+
+def _states(writer: StoreWriter, ctx: _File, label: str) -> dict[str, RowState]:
+    """The row states of ``label``: read once per run, then kept current by its writes."""
+    if label not in ctx.states:
+        ctx.states[label] = writer.row_states(label)
+    return ctx.states[label]
+
+
+def _report_clean(report: FileReport, prep: _Prepared, table: Table,
+                  results: list[CleanResult], staging: Path, base: str, today: date) -> None:
+    """A file's cleaning in its report: rows read, duplicates, quarantine (one file, in
+    line order, whether the rows were cleaned in one part or two)."""
+    sensitive = any(r.time_sensitive for r in results)
+    report.fingerprint = f"{base}@{today.isoformat()}{'!' if sensitive else ''}"
+    report.rows_read = len(table.frame) + len(table.bad_rows)
+    report.duplicates_merged = sum(r.duplicates_merged for r in results)
+    report.extra_columns = results[0].extra_columns
+    rejected = [r for result in results for r in result.rejected]
+    if len(results) > 1:
+        rejected.sort(key=lambda r: r.line)
+    rejected += [RejectedRow(b.line, {"原始行": b.raw}, b.code, b.zh, b.en) for b in table.bad_rows]
+    report.quarantined = len(rejected)
+    for r in rejected:
+        report.reasons[r.code] = report.reasons.get(r.code, 0) + 1
+    if rejected:
+        report.quarantine_file = str(_write_quarantine(staging, prep, table, rejected))
 
 
 @contextmanager
@@ -408,96 +496,6 @@ def _skip_unchanged(report: FileReport, base: str, today: date, ctx: _File,
     report.skipped_unchanged_file = True
     log.info("%s: unchanged since run, skipped (%s rows)", report.path, report.rows_read)
     return True
-
-
-def _write_nodes(writer: StoreWriter, prep: _Prepared, result: CleanResult,
-                 report: FileReport, seen: set[str], states: dict[str, RowState]) -> None:
-    kind = prep.kind
-    assert kind.label is not None
-    created: list[Record] = []
-    changed: list[Record] = []
-    source = prep.source
-    for row in result.rows:
-        key = row.key
-        seen.add(key)
-        state = states.get(key)
-        if state is not None and state.row_hash == row.row_hash and not state.absent \
-                and state.source == source:
-            report.unchanged += 1   # decided before building anything: re-runs stay cheap
-            continue
-        rec = build_record(kind, row, source)
-        assert rec.node is not None
-        node = rec.node
-        if state is None:
-            created.append(rec)
-        else:
-            changed.append(rec)
-            if state.active and not node.active:
-                report.deactivated += 1
-            else:
-                report.updated += 1
-    report.created = len(created)
-    _stamp_inactive(writer, kind.label, created, changed)
-    for batch, history in ((created, False), (changed, True)):
-        if not batch:
-            continue
-        writer.write_nodes([r.node for r in batch if r.node], history=history)
-        places = {p.key: p for r in batch for p in r.places}
-        if places:
-            writer.ensure_nodes(list(places.values()))
-        edges = _resolve_polymorphic(writer, [e for r in batch for e in r.edges])
-        if history:
-            writer.replace_owned_edges(kind.label, [r.node.key for r in batch if r.node], edges)
-        else:   # new nodes own no edges yet: nothing to drop
-            writer.write_edges(edges)
-    for rec in created + changed:
-        if rec.node is not None:
-            states[rec.node.key] = RowState(rec.node.row_hash, rec.node.active, False, source)
-    if prep.request.mode == "full":
-        gone = [k for k, s in states.items()
-                if s.source == prep.source and not s.absent and k not in seen]
-        if gone:
-            writer.deactivate_nodes(kind.label, gone, "absent_from_snapshot")
-            report.deactivated += len(gone)
-            for k in gone:
-                old = states[k]
-                states[k] = RowState(old.row_hash, False, True, old.source)
-
-
-def _stamp_inactive(writer: StoreWriter, label: str, created: list[Record],
-                    changed: list[Record]) -> None:
-    """Give inactive records the date they became inactive, keeping an earlier one."""
-    inactive_changed = [r.node for r in changed if r.node and not r.node.active]
-    previous = writer.node_props(label, [n.key for n in inactive_changed]) \
-        if inactive_changed else {}
-    for rec in created + changed:
-        node = rec.node
-        if node is None or node.active:
-            continue
-        old = previous.get(node.key, {})
-        node.props["inactive_on"] = (
-            old.get("inactive_on") if not old.get("active", True) and old.get("inactive_on")
-            else node.props.get("approved_on") or writer.run_date)
-
-
-def _resolve_polymorphic(writer: StoreWriter, edges: list[EdgeRow]) -> list[EdgeRow]:
-    """A reference allowed to point at several labels points at the one holding the key."""
-    out: list[EdgeRow] = []
-    multi = [e for e in edges if len(m.targets(e.type, e.src_label)) > 1
-             and e.type != m.SERVES_AREA]
-    if not multi:
-        return edges
-    found: dict[str, set[str]] = {}
-    for label in {t for e in multi for t in m.targets(e.type, e.src_label)}:
-        found[label] = writer.existing_keys(label, [e.dst_key for e in multi])
-    for e in edges:
-        targets = m.targets(e.type, e.src_label)
-        if len(targets) > 1 and e.type != m.SERVES_AREA:
-            label = next((t for t in targets if e.dst_key in found[t]), targets[0])
-            e = EdgeRow(e.type, e.src_label, e.src_key, label, e.dst_key, e.props,
-                        e.owner_label, e.owner_key)
-        out.append(e)
-    return out
 
 
 def _write_links(writer: StoreWriter, prep: _Prepared, result: CleanResult,

@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,14 @@ class Table:
     sheet: str | None
     bad_rows: list[BadRow]
     file_hash: str
+
+    def subset(self, positions: Sequence[int]) -> Table:
+        """The rows at ``positions`` (frame order), keeping their lines; rows that could
+        not be read stay with the whole table."""
+        return Table(self.path, self.headers,
+                     self.frame.iloc[list(positions)].reset_index(drop=True),
+                     [self.lines[i] for i in positions], self.encoding, self.sheet, [],
+                     self.file_hash)
 
 
 @dataclass(frozen=True)

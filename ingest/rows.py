@@ -150,6 +150,60 @@ def _uscc_column(texts: list[str]) -> list[Any]:
     return out
 
 
+def _texts(frame: Any, pos: int) -> list[str]:
+    """Column ``pos`` of a read frame as stripped text ("" for an empty cell)."""
+    return [raw.strip() if isinstance(raw, str) else "" for raw in frame.iloc[:, pos].tolist()]
+
+
+def _clean_column(ftype: str, texts: list[str], cleaners: dict[str, Cleaner]) -> list[Any]:
+    """One column's cleaned values: the value, a :class:`FieldError`, or None (empty)."""
+    base = ftype.split(":", 1)[0]
+    cleaner: Cleaner = partial(v.clean_enum, enum=ftype.split(":", 1)[1]) if base == "enum" \
+        else cleaners[base]
+    if base == "text":
+        return texts
+    if base == "uscc":
+        return _uscc_column(texts)
+    if base in _MEMO_TYPES:
+        memo: dict[str, Any] = {}
+        for text in set(texts):
+            if text:
+                try:
+                    memo[text] = cleaner(text)
+                except v.FieldError as exc:
+                    memo[text] = exc
+        return [memo[t] if t else None for t in texts]
+    out: list[Any] = [None] * len(texts)
+    for i, text in enumerate(texts):
+        if text:
+            try:
+                out[i] = cleaner(text)
+            except v.FieldError as exc:
+                out[i] = exc
+    return out
+
+
+def row_keys(table: Table, match: HeaderMatch, *, today: date,
+             person_key: bytes) -> list[str | None]:
+    """Each row's store key as :func:`clean_table` would give it (None when a key field
+    is empty or invalid), from the key columns alone: what a file is split on when its
+    rows are cleaned in two processes (all rows of one key must land in one part)."""
+    kind = match.kind
+    cleaners = _cleaners(today, person_key)
+    by_name = {name: pos for pos, name in match.columns.items()}
+    parts: list[list[Any]] = []
+    for name in kind.key:
+        if name not in by_name:
+            return [None] * len(table.frame)
+        parts.append(_clean_column(kind.field(name).type, _texts(table.frame, by_name[name]),
+                                   cleaners))
+    keys: list[str | None] = []
+    for cells in zip(*parts, strict=True):
+        bad = any(c is None or c == "" or isinstance(c, v.FieldError) for c in cells)
+        keys.append(None if bad else ":".join(str(c) for c in cells))
+    return keys
+
+
 def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: bytes,
                 last_row_wins: bool = False) -> CleanResult:
     """Validate every row of ``table`` against ``match.kind``.
@@ -167,35 +221,8 @@ def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: by
     columns: list[list[Any]] = []
     for pos, name in match.columns.items():
         f = kind.field(name)
-        base = f.type.split(":", 1)[0]
-        if base == "enum":
-            enum_name = f.type.split(":", 1)[1]
-            cleaner: Cleaner = partial(v.clean_enum, enum=enum_name)
-        else:
-            cleaner = cleaners[base]
-        texts = [raw.strip() if isinstance(raw, str) else "" for raw in frame.iloc[:, pos].tolist()]
-        out: list[Any]
-        if base == "text":
-            out = texts
-        elif base == "uscc":
-            out = _uscc_column(texts)
-        elif base in _MEMO_TYPES:
-            memo: dict[str, Any] = {}
-            for text in set(texts):
-                if text:
-                    try:
-                        memo[text] = cleaner(text)
-                    except v.FieldError as exc:
-                        memo[text] = exc
-            out = [memo[t] if t else None for t in texts]
-        else:
-            out = [None] * n
-            for i, text in enumerate(texts):
-                if text:
-                    try:
-                        out[i] = cleaner(text)
-                    except v.FieldError as exc:
-                        out[i] = exc
+        texts = _texts(frame, pos)
+        out = _clean_column(f.type, texts, cleaners)
         # one pass for what goes wrong: empty cells and cleaner errors, first cell wins
         missing = (f"缺少必填项: {f.header}", f"required column {f.alias} is empty")
         col: list[Any] = []

@@ -1,0 +1,168 @@
+"""One big file cleaned in two processes: the split, and the worker process.
+
+A province's enterprise file is a million rows of Python work (cleaning, hashing,
+building records, encoding JSON) that one core does while the other idles. A file of
+at least :data:`MIN_ROWS` rows is therefore split by key: the run's own process cleans
+and writes the lower keys, a forked worker cleans the upper keys and prepares their
+records in a scratch file (:mod:`graph.prepared`), which the run's writer then copies
+in. Only the run's process touches the store, so a run is still one transaction.
+
+The split is by key range, not by position: every row of one key (duplicates,
+conflicting or not) lands in the same part, so each part is cleaned exactly as the
+whole file would be; and each part's keys are contiguous, so both parts' writes stay
+B-tree appends. The result does not depend on where the split falls (tested).
+
+Fork, not spawn: the worker needs the read table and the store's row states, which a
+forked child shares for free and a spawned one would have to be sent. Where there is
+no fork (Windows), or only one core, files are cleaned in one process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from graph.errors import FugaiError, UsageError
+
+T = TypeVar("T")
+
+#: files smaller than this are cleaned in one process: forking and copying back cost
+#: about a second, which a smaller file does not win back
+MIN_ROWS = 200_000
+#: the worker's share of the rows: the run's process also copies the worker's records
+#: into the store, so an even split would leave the worker idle at the end
+WORKER_SHARE = 0.6
+#: keys sampled to place the split
+_SAMPLE = 20_000
+
+
+class WorkerFailed(FugaiError):
+    """The worker process that cleaned part of a file died or failed."""
+
+    exit_code = 1
+    title = "导入失败"
+
+
+def workers(setting: int) -> int:
+    """Processes to clean a big file with, from ``FUGAI_INGEST_WORKERS`` (0 = automatic:
+    2 where fork exists and 2 cores are ours). Only the command line uses more than
+    one: the API server runs threads, and forking a process that runs threads is not
+    safe."""
+    if setting not in (0, 1, 2):
+        raise UsageError(f"FUGAI_INGEST_WORKERS 应为 0 (自动)、1 或 2, 而不是 {setting}")
+    if setting == 2 and not hasattr(os, "fork"):
+        raise UsageError("FUGAI_INGEST_WORKERS=2 需要支持 fork 的系统 (Linux); 请设为 0 或 1")
+    if setting:
+        return setting
+    if not hasattr(os, "fork"):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 2 if (cores or 1) >= 2 else 1
+
+
+def split(keys: Sequence[str | None], share: float) -> tuple[list[int], list[int]]:
+    """Row positions of the run's part and the worker's part of a file.
+
+    The worker takes the rows whose key is at or above a pivot placed so that it gets
+    about ``share`` of the keyed rows. Rows without a valid key (they will be
+    quarantined) stay with the run's part.
+    """
+    step = max(1, len(keys) // _SAMPLE)
+    sample = sorted(k for k in keys[::step] if k is not None)
+    if not sample:
+        return list(range(len(keys))), []
+    pivot = sample[min(len(sample) - 1, int(len(sample) * (1 - share)))]
+    mine: list[int] = []
+    theirs: list[int] = []
+    for i, key in enumerate(keys):
+        (theirs if key is not None and key >= pivot else mine).append(i)
+    return mine, theirs
+
+
+class Worker(Generic[T]):
+    """A forked process computing ``work()``; :meth:`result` waits for its answer.
+
+    The child never returns into the caller's stack: it runs ``work``, pickles the
+    answer (or the exception) to a file in ``scratch`` and leaves with ``os._exit``,
+    so no ``finally`` or context manager of the parent (a store transaction above all)
+    runs twice. It dies with its parent, so a killed run leaves no worker behind.
+    """
+
+    def __init__(self, work: Callable[[], T], scratch: Path) -> None:
+        self._answer = scratch / f"worker-{os.getpid()}-{id(self)}.pickle"
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:   # the child
+            code = 1
+            try:
+                _die_with_parent(parent)
+                outcome: tuple[str, object] = ("ok", work())
+                code = 0
+            except BaseException as exc:   # noqa: BLE001 - every failure goes to the parent
+                outcome = ("error", _portable(exc))
+            try:
+                with self._answer.open("wb") as fh:
+                    pickle.dump(outcome, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            finally:
+                os._exit(code)
+        self.pid = pid
+
+    def result(self) -> T:
+        """The worker's answer; its exception raised here if it failed."""
+        _, status = os.waitpid(self.pid, 0)
+        try:
+            with self._answer.open("rb") as fh:
+                kind, value = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            raise WorkerFailed(
+                f"后台清洗进程异常退出 ({_status_text(status)}); 本次导入未写入任何数据") from None
+        finally:
+            self._answer.unlink(missing_ok=True)
+        if kind == "error":
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Kill and reap the worker (when the run fails before asking for the result)."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        self._answer.unlink(missing_ok=True)
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else a WorkerFailed naming it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:   # noqa: BLE001 - any unpicklable exception
+        return WorkerFailed(f"后台清洗进程出错: {type(exc).__name__}: {exc}")
+
+
+def _status_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"信号 {os.WTERMSIG(status)}"
+    return f"退出码 {os.waitstatus_to_exitcode(status)}"
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:   # the parent died before the request was in place
+        os._exit(1)

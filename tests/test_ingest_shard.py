@@ -1,0 +1,148 @@
+"""A big file cleaned in two processes (ingest.shard) writes exactly what one process
+writes: the same nodes, edges, history, report and quarantine file, over a first run
+and a second run that updates, deregisters, drops and duplicates rows on both sides of
+the split. And a worker that fails or dies fails the run, leaving the store as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PERSON_KEY, TODAY, csv_rows
+
+from graph.embedded import EmbeddedStore
+from graph.errors import UsageError
+from graph.store import RunRecord, Store
+from ingest import nodes, shard
+from ingest.demo import generate_city
+from ingest.pipeline import IngestRequest, run_ingest
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return generate_city(tmp_path_factory.mktemp("city"), size="small", seed=5).files
+
+
+def _second_night(city: dict[str, Path], target: Path) -> list[Path]:
+    """The city's files the next night: enterprises changed all over the key range."""
+    target.mkdir()
+    rows = csv_rows(city["enterprises"])
+    header = list(rows[0])
+    keyed = sorted((r for r in rows if r["统一社会信用代码"]), key=lambda r: r["统一社会信用代码"])
+    low, high = keyed[len(keyed) // 5], keyed[len(keyed) * 4 // 5]   # both sides of any split
+    for r in (low, high):
+        r["企业名称"] += "(更名)"
+    keyed[3]["登记状态"] = keyed[-3]["登记状态"] = "注销"
+    dropped = {keyed[5]["统一社会信用代码"], keyed[-5]["统一社会信用代码"]}
+    kept = [r for r in rows if r["统一社会信用代码"] not in dropped]
+    # copies first and last, so that a split by position would part them
+    twins = [dict(low), dict(high)]                                          # exact duplicates
+    rivals = [{**keyed[7], "从业人数": n} for n in ("997", "998")]          # conflicting
+    rivals += [{**keyed[-7], "从业人数": n} for n in ("997", "998")]
+    out = [*twins, rivals[0], rivals[2], *kept, *twins, rivals[1], rivals[3]]
+    path = target / city["enterprises"].name
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, header)
+        writer.writeheader()
+        writer.writerows(out)
+    return [path if k == "enterprises" else p for k, p in city.items()]
+
+
+def _run(store: Store, files: list[Path], qdir: Path, workers: int) -> RunRecord:
+    return run_ingest(store, [IngestRequest(p, mode="full") for p in sorted(files)],
+                      person_key=PERSON_KEY, quarantine_dir=qdir, today=TODAY, workers=workers)
+
+
+def _written(store: EmbeddedStore, record: RunRecord) -> dict[str, Any]:
+    dump = store.dump()
+    files = []
+    for f in record.files:
+        report = asdict(f)
+        quarantine = report.pop("quarantine_file")
+        report["quarantine"] = Path(quarantine).read_bytes() if quarantine else None
+        files.append(report)
+    return {"nodes": list(dump.nodes), "edges": list(dump.edges),
+            "history": list(dump.history), "files": files}
+
+
+def test_two_processes_write_what_one_does(city: dict[str, Path], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shard, "MIN_ROWS", 100)
+    forks: list[int] = []
+    real_worker = shard.Worker
+
+    def counted(*args: Any) -> Any:
+        forks.append(1)
+        return real_worker(*args)
+    monkeypatch.setattr(shard, "Worker", counted)
+    nights = [list(city.values()), _second_night(city, tmp_path / "night2")]
+    got: dict[int, list[dict[str, Any]]] = {}
+    for workers in (1, 2):
+        store = EmbeddedStore(tmp_path / f"w{workers}" / "store.sqlite")
+        got[workers] = [_written(store, _run(store, files, tmp_path / f"q{workers}", workers))
+                        for files in nights]
+    # the big files (enterprises, members, annual reports) took the two-part way, and the
+    # second night has every case: updates, deregistrations, drops, both kinds of duplicate
+    assert len(forks) >= 4
+    second = {f["kind"]: f for f in got[1][1]["files"]}["enterprises"]
+    assert second["updated"] >= 2 and second["deactivated"] >= 4
+    assert second["duplicates_merged"] >= 4 and second["reasons"]["conflicting_duplicate"] >= 6
+    assert got[2] == got[1]
+
+
+def test_split_keeps_each_key_on_one_side() -> None:
+    keys = [f"K{i % 300:04d}" for i in range(3000)] + [None] * 10
+    mine, theirs = shard.split(keys, 0.6)
+    assert sorted(mine + theirs) == list(range(len(keys)))
+    assert {keys[i] for i in mine}.isdisjoint({keys[i] for i in theirs})
+    assert all(keys[i] is not None for i in theirs)   # unkeyed rows stay home
+    assert max(k for i in mine if (k := keys[i])) < min(k for i in theirs if (k := keys[i]))
+    assert 0.5 < len(theirs) / len(keys) < 0.7
+    assert shard.split([None, None], 0.6) == ([0, 1], [])
+
+
+def _fail_in_worker(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    parent = os.getpid()
+    real = nodes.write_prepared
+
+    def failing(*args: Any, **kw: Any) -> Any:
+        if os.getpid() != parent:
+            if how == "raise":
+                raise UsageError("第二部分清洗失败")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kw)
+    monkeypatch.setattr(nodes, "write_prepared", failing)
+    monkeypatch.setattr(shard, "MIN_ROWS", 100)
+
+
+@pytest.mark.parametrize(("how", "error", "message"), [
+    ("raise", UsageError, "第二部分清洗失败"), ("kill", shard.WorkerFailed, "信号 9")])
+def test_a_failing_worker_fails_the_run_and_writes_nothing(
+        city: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        how: str, error: type[Exception], message: str) -> None:
+    store = EmbeddedStore(tmp_path / "store.sqlite")
+    _run(store, [city["regions"], city["committees"]], tmp_path / "q", 1)
+    before = _written(store, store.view().runs()[0])
+    _fail_in_worker(monkeypatch, how)
+    with pytest.raises(error, match=message):
+        _run(store, list(city.values()), tmp_path / "q", 2)
+    assert _written(store, store.view().runs()[0]) == before
+    assert len(store.view().runs()) == 1
+    assert not list((tmp_path / "q").glob(".scratch-*"))   # the worker's files are gone
+
+
+def test_a_wrong_worker_setting_is_one_line(city: dict[str, Path], tmp_path: Path) -> None:
+    env = {**os.environ, "FUGAI_INGEST_WORKERS": "5", "FUGAI_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "ingest", str(city["regions"])],
+                          env=env,
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == UsageError.exit_code
+    assert done.stderr.strip().count("\n") == 0 and "FUGAI_INGEST_WORKERS" in done.stderr

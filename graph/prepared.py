@@ -13,7 +13,7 @@ store as it was, and the folder is deleted with the run's scratch directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,6 @@ PlaceTuple = tuple[str, str, str, str]
 EdgeTuple = tuple[str, str, str, str, str, str, str | None, str | None, str | None,
                   str | None, int]
 
-_PARTS = ("nodes", "places", "edges", "states")
-
-
 def write_prepared(folder: Path, nodes: Sequence[NodeRow], places: Sequence[NodeRow],
                    edges: Sequence[EdgeRow]) -> PreparedRows:
     """Write new nodes, the places they imply and the edges they declare to ``folder``.
@@ -48,19 +45,21 @@ def write_prepared(folder: Path, nodes: Sequence[NodeRow], places: Sequence[Node
     the worker reports success only after this returns.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    rows: dict[str, list[tuple[object, ...]]] = {
-        "nodes": [(r.label, r.key, canonical_json(r.props), r.row_hash, r.source, int(r.active))
-                  for r in sorted(nodes, key=node_order)],
-        "places": [(r.label, r.key, canonical_json(r.props), r.source)
-                   for r in sorted(places, key=node_order)],
-        "edges": [(e.type, e.src_label, e.src_key, e.dst_label, e.dst_key, props_json(e.props),
-                   e.owner_label, e.owner_key, e.row_hash, e.source, int(e.active))
-                  for e in sorted(edges, key=edge_order)],
+    kinds: dict[str, Callable[[], list[tuple[object, ...]]]] = {
+        "nodes": lambda: [
+            (r.label, r.key, canonical_json(r.props), r.row_hash, r.source, int(r.active))
+            for r in sorted(nodes, key=node_order)],
+        "places": lambda: [(r.label, r.key, canonical_json(r.props), r.source)
+                           for r in sorted(places, key=node_order)],
+        "edges": lambda: [
+            (e.type, e.src_label, e.src_key, e.dst_label, e.dst_key, props_json(e.props),
+             e.owner_label, e.owner_key, e.row_hash, e.source, int(e.active))
+            for e in sorted(edges, key=edge_order)],
         # what the run's row states become, without reading the nodes twice
-        "states": [(r.label, r.key, r.row_hash, r.source, int(r.active)) for r in nodes],
+        "states": lambda: [(r.label, r.key, r.row_hash, r.source, int(r.active)) for r in nodes],
     }
-    for part in _PARTS:
-        (folder / f"{part}.json").write_bytes(orjson.dumps(rows.pop(part)))
+    for part, rows in kinds.items():   # one kind at a time: a worker's peak stays low
+        (folder / f"{part}.json").write_bytes(orjson.dumps(rows()))
     return PreparedRows(folder)
 
 

@@ -197,11 +197,12 @@ def row_keys(table: Table, match: HeaderMatch, *, today: date,
             return [None] * len(table.frame)
         parts.append(_clean_column(kind.field(name).type, _texts(table.frame, by_name[name]),
                                    cleaners))
-    keys: list[str | None] = []
-    for cells in zip(*parts, strict=True):
-        bad = any(c is None or c == "" or isinstance(c, v.FieldError) for c in cells)
-        keys.append(None if bad else ":".join(str(c) for c in cells))
-    return keys
+    def usable(c: Any) -> bool:
+        return c is not None and c != "" and not isinstance(c, v.FieldError)
+    if len(parts) == 1:
+        return [str(c) if usable(c) else None for c in parts[0]]
+    return [":".join(map(str, cells)) if all(map(usable, cells)) else None
+            for cells in zip(*parts, strict=True)]
 
 
 def clean_table(table: Table, match: HeaderMatch, *, today: date, person_key: bytes,

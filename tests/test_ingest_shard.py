@@ -21,7 +21,7 @@ from conftest import PERSON_KEY, TODAY, csv_rows
 from graph.embedded import EmbeddedStore
 from graph.errors import UsageError
 from graph.store import RunRecord, Store
-from ingest import nodes, shard
+from ingest import nodes, pipeline, shard
 from ingest.demo import generate_city
 from ingest.pipeline import IngestRequest, run_ingest
 
@@ -146,3 +146,17 @@ def test_a_wrong_worker_setting_is_one_line(city: dict[str, Path], tmp_path: Pat
                           capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == UsageError.exit_code
     assert done.stderr.strip().count("\n") == 0 and "FUGAI_INGEST_WORKERS" in done.stderr
+
+
+def test_a_run_failing_in_its_own_part_stops_the_worker(
+        city: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kw: Any) -> None:
+        raise UsageError("本进程写入失败")
+    monkeypatch.setattr(shard, "MIN_ROWS", 100)
+    monkeypatch.setattr(pipeline, "write_records", broken)
+    store = EmbeddedStore(tmp_path / "store.sqlite")
+    with pytest.raises(UsageError, match="本进程写入失败"):
+        _run(store, [city["enterprises"]], tmp_path / "q", 2)
+    with pytest.raises(ChildProcessError):   # the worker was killed and reaped
+        os.waitpid(-1, os.WNOHANG)
+    assert store.view().runs() == []

@@ -4,8 +4,8 @@ A province's enterprise file is a million rows of Python work (cleaning, hashing
 building records, encoding JSON) that one core does while the other idles. A file of
 at least :data:`MIN_ROWS` rows is therefore split by key: the run's own process cleans
 and writes the lower keys, a forked worker cleans the upper keys and prepares their
-records in a scratch file (:mod:`graph.prepared`), which the run's writer then copies
-in. Only the run's process touches the store, so a run is still one transaction.
+records in a scratch folder (:mod:`graph.prepared`), which the run's writer then
+copies in. Only the run's process touches the store, so a run is still one transaction.
 
 The split is by key range, not by position: every row of one key (duplicates,
 conflicting or not) lands in the same part, so each part is cleaned exactly as the
@@ -13,7 +13,8 @@ whole file would be; and each part's keys are contiguous, so both parts' writes 
 B-tree appends. The result does not depend on where the split falls (tested).
 
 Fork, not spawn: the worker needs the read table and the store's row states, which a
-forked child shares for free and a spawned one would have to be sent. Where there is
+forked child shares without copying them first (the pages it touches are copied as it
+goes) and a spawned one would have to be sent. Where there is
 no fork (Windows), or only one core, files are cleaned in one process.
 """
 

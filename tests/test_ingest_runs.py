@@ -93,9 +93,12 @@ def _fingerprint(path: Path) -> list[object]:
 
 
 def test_sigkill_mid_run_leaves_store_as_before(tmp_path: Path) -> None:
+    """Killed at any moment, also while a worker cleans half a file (the city's
+    enterprises and members are big enough): the store is as before."""
     demo = generate_city(tmp_path / "demo", size="small", seed=3, today=TODAY)
     db = tmp_path / "kill.sqlite"
-    env = {**os.environ, "FUGAI_STORE": str(db), "FUGAI_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "FUGAI_STORE": str(db), "FUGAI_DATA_DIR": str(tmp_path / "data"),
+           "FUGAI_INGEST_WORKERS": "2"}
     cli = [sys.executable, "-m", "api.cli"]
     first = [str(demo.files["committees"]), str(demo.files["regions"])]
     subprocess.run([*cli, "ingest", *first, "--mode", "full"], env=env, check=True,

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,31 @@ def test_a_run_failing_in_its_own_part_stops_the_worker(
     with pytest.raises(ChildProcessError):   # the worker was killed and reaped
         os.waitpid(-1, os.WNOHANG)
     assert store.view().runs() == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_a_worker_dies_with_its_run(tmp_path: Path) -> None:
+    """A run killed with SIGKILL cannot stop its worker: the kernel does."""
+    root = Path(__file__).resolve().parent.parent
+    script = (f"import sys, time; sys.path.insert(0, {str(root)!r})\n"
+              "from pathlib import Path\nfrom ingest.shard import Worker\n"
+              f"w = Worker(lambda: time.sleep(120), Path({str(tmp_path)!r}))\n"
+              "print(w.pid, flush=True)\ntime.sleep(120)\n")
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert run.stdout is not None
+    worker = int(run.stdout.readline())
+    assert _alive(worker)
+    run.kill()
+    run.wait()
+    for _ in range(50):
+        if not _alive(worker):
+            break
+        time.sleep(0.1)
+    assert not _alive(worker)

@@ -6,7 +6,7 @@ active, not absent and from the same source is *unchanged* and not written; a ro
 turns an active record inactive is *deactivated*; anything else is *updated*.
 
 A big file's upper keys are classified and built in a worker process
-(:func:`prepare_part`): the worker writes its new records to a scratch file and hands
+(:func:`prepare_part`): the worker writes its new records to a scratch folder and hands
 back the few it cannot finish without the store (updated ones, which need their stored
 state), and the run's process writes both (:func:`write_part`). The split is
 invisible in the store: the same rows are written in the same order.

@@ -152,7 +152,8 @@ def run_ingest(store: Store, requests: list[IngestRequest], *, person_key: bytes
     prepared = sorted((prepare(r) for r in requests), key=lambda p: p.kind.order)
     started = datetime.now().isoformat(timespec="seconds")
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_ensure(quarantine_dir)))
-    scratch = Path(tempfile.mkdtemp(prefix=".scratch-", dir=quarantine_dir))
+    shard.remove_dead_scratch(quarantine_dir)
+    scratch = shard.new_scratch(quarantine_dir)
     try:
         with store.writer(started, today.isoformat()) as writer:
             reports: list[FileReport] = []

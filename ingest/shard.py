@@ -23,8 +23,10 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -44,6 +46,26 @@ MIN_ROWS = 30_000
 WORKER_SHARE = 0.55
 #: keys sampled to place the split
 _SAMPLE = 20_000
+
+
+def new_scratch(directory: Path) -> Path:
+    """A run's scratch folder for its workers' prepared rows, named after the run's pid."""
+    return Path(tempfile.mkdtemp(prefix=f".scratch-{os.getpid()}-", dir=directory))
+
+
+def remove_dead_scratch(directory: Path) -> None:
+    """Delete scratch folders whose run is dead: a run killed after its worker prepared
+    a province's half leaves about a gigabyte behind. A folder whose process is alive
+    (another run, on another store) or cannot be told is left alone."""
+    if os.name != "posix":   # os.kill(pid, 0) is a probe only on POSIX
+        return
+    for folder in directory.glob(".scratch-*-*"):
+        try:
+            os.kill(int(folder.name.split("-")[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (ValueError, PermissionError, OverflowError):
+            continue
 
 
 class WorkerFailed(FugaiError):

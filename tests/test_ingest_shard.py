@@ -189,3 +189,18 @@ def test_a_worker_dies_with_its_run(tmp_path: Path) -> None:
             break
         time.sleep(0.1)
     assert not _alive(worker)
+
+
+def test_a_dead_runs_scratch_is_removed_a_live_ones_kept(city: dict[str, Path],
+                                                          tmp_path: Path) -> None:
+    qdir = tmp_path / "q"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = qdir / f".scratch-{int(gone.stdout)}-abc" / "enterprises.prepared"
+    dead.mkdir(parents=True)
+    (dead / "nodes.json").write_text("[]")
+    live = qdir / f".scratch-{os.getpid()}-xyz"   # this process: another run, alive
+    live.mkdir()
+    _run(EmbeddedStore(tmp_path / "store.sqlite"), [city["regions"]], qdir, 1)
+    assert not dead.parent.exists() and live.exists()
+    assert sorted(p.name for p in qdir.glob(".scratch-*")) == [live.name]

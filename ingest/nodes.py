@@ -160,11 +160,10 @@ def _resolve_polymorphic(writer: StoreWriter, edges: list[EdgeRow]) -> list[Edge
 @dataclass
 class Part:
     """A worker's part of a file: its clean result without rows (they are prepared or
-    in ``changed``), what its rows did, the keys it saw and its new records' file."""
+    in ``changed``), what its rows did and its new records' folder."""
 
     clean: CleanResult
     tally: Written
-    seen: set[str]
     changed: list[Record]
     prepared: PreparedRows
 
@@ -189,16 +188,16 @@ def prepare_part(job: PartJob, table: Table, states: dict[str, RowState]) -> Par
     result = clean_table(table.subset(job.positions), job.match, today=job.today,
                          person_key=job.person_key, last_row_wins=job.last_row_wins)
     tally = Written()
-    seen = {r.key for r in result.rejected if r.key}
     kind = job.match.kind
-    created, changed = classify(kind, job.source, result.rows, states, seen, tally)
+    # the run's process knows the keys the file holds (it split on them)
+    created, changed = classify(kind, job.source, result.rows, states, set(), tally)
     stamp_created(created, job.run_date)
     places = {p.key: p for r in created for p in r.places}
     prepared = write_prepared(job.scratch / f"{kind.name}.prepared",
                               [r.node for r in created if r.node], list(places.values()),
                               [e for r in created for e in r.edges])
     result.rows = []
-    return Part(result, tally, seen, changed, prepared)
+    return Part(result, tally, changed, prepared)
 
 
 def write_part(writer: StoreWriter, label: str, source: str, part: Part,

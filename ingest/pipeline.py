@@ -310,10 +310,12 @@ def _ingest_in_two(writer: StoreWriter, prep: _Prepared, table: Table, person_ke
     ones, then writes the worker's. Same rows, same writes, same report as in one."""
     kind = prep.kind
     assert kind.label is not None
-    states = _states(writer, ctx, kind.label)   # before the fork: the worker classifies on them
     with _file_step(ctx, "clean"):
+        states = _states(writer, ctx, kind.label)   # before the fork: the worker classifies on them
         keys = row_keys(table, prep.match, today=today, person_key=person_key)
         mine, theirs = shard.split(keys, shard.WORKER_SHARE)
+        # every row with a key, clean or quarantined, is a key the file holds
+        seen = {k for k in keys if k is not None}
         del keys
         job = PartJob(prep.match, prep.source, theirs, today, person_key,
                       prep.request.last_row_wins, writer.run_date, ctx.scratch)
@@ -322,7 +324,6 @@ def _ingest_in_two(writer: StoreWriter, prep: _Prepared, table: Table, person_ke
         with _file_step(ctx, "clean"):
             result = clean_table(table.subset(mine), prep.match, today=today,
                                  person_key=person_key, last_row_wins=prep.request.last_row_wins)
-            seen = {r.key for r in result.rejected if r.key}
         with _file_step(ctx, "write"):
             tally = Written()
             created, changed = classify(kind, prep.source, result.rows, states, seen, tally)
@@ -338,7 +339,6 @@ def _ingest_in_two(writer: StoreWriter, prep: _Prepared, table: Table, person_ke
         del table
     with _file_step(ctx, "write"):
         write_part(writer, kind.label, prep.source, part, states)
-        seen |= part.seen
         if prep.request.mode == "full":
             deactivate_absent(writer, kind.label, prep.source, seen, states, tally)
         tally.add_to(report)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph import model as m
 from graph import rules as r
@@ -25,12 +27,28 @@ if TYPE_CHECKING:
 
 def isin(values: pd.Series, keys: Any) -> pd.Series:
     """Membership of string values in a large key set. pandas' own ``isin`` on its
-    Arrow string columns converts every key to a scalar first (seconds per million)."""
+    Arrow string columns converts every key to a scalar first (seconds per million);
+    text against text is hashed in Arrow instead, without a Python string per value."""
     index = keys if isinstance(keys, pd.Index) else pd.Index(list(keys))
     if not len(values) or not len(index):
         return pd.Series(False, index=values.index)
+    if _is_text(values) and _is_text(index):
+        found = pc.is_in(_arrow(values), value_set=_arrow(index))
+        return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index)
     lookup = pd.Series(True, index=index[~index.duplicated()])
     return values.map(lookup).notna()
+
+
+def _is_text(values: pd.Series | pd.Index) -> bool:
+    return isinstance(values.dtype, pd.StringDtype)
+
+
+def _arrow(values: pd.Series | pd.Index) -> pa.Array:
+    """Text values as one Arrow array (no copy: pandas keeps its text in Arrow)."""
+    array = pa.array(values.array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.large_string())
 
 
 def along(keys: pd.Index, values: pd.Series | dict[str, Any], index: pd.Index) -> pd.Series:

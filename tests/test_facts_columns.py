@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from graph.facts import per_unique
-from graph.facts_build import along
+from graph.facts_build import along, isin
 
 
 def test_along_is_map_from_the_small_side() -> None:
@@ -22,6 +22,18 @@ def test_along_is_map_from_the_small_side() -> None:
     assert names.tolist()[1::2] == ["李四", "王五"] and names.isna().tolist() == [
         True, False, True, False]
     assert along(keys, pd.Series([], dtype=object), units.index).isna().all()
+
+
+def test_isin_is_pandas_membership_for_text_and_for_anything_else() -> None:
+    values = pd.Series(["91A", "91B", None, "中文", "91A"], index=[7, 8, 9, 10, 11])
+    for keys in ({"91A", "中文"}, pd.Index(["91B", "91B", None]), ["x"], []):
+        got = isin(values, keys)
+        want = values.isin(list(keys))
+        pd.testing.assert_series_equal(got, want)
+    # text is never equal to a number of the same digits, as in pandas
+    numbers = pd.Series([1, 2, 3])
+    pd.testing.assert_series_equal(isin(numbers, {"1", 2}), numbers.isin(["1", 2]))
+    assert isin(pd.Series([], dtype=object), {"a"}).empty
 
 
 def test_per_unique_applies_the_rule_once_per_combination() -> None:

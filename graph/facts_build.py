@@ -44,7 +44,8 @@ def _is_text(values: pd.Series | pd.Index) -> bool:
 
 
 def _arrow(values: pd.Series | pd.Index) -> pa.Array:
-    """Text values as one Arrow array (no copy: pandas keeps its text in Arrow)."""
+    """Text values as one Arrow array. pandas keeps its text in Arrow, so joining its
+    chunks or widening the offsets copies buffers but makes no Python string."""
     array = pa.array(values.array)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()

@@ -33,7 +33,8 @@ BLOCK_ROWS = 250_000
 def read_columns(conn: sqlite3.Connection, values: Sequence[str], source: str,
                  params: Sequence[object], columns: Sequence[str]) -> pd.DataFrame:
     """``SELECT values FROM source`` as a frame with ``columns``: ``values`` are SQL
-    expressions, ``source`` holds the FROM and WHERE clauses and any ORDER BY."""
+    expressions, ``source`` is what follows FROM (a table, its WHERE clause, any ORDER
+    BY), ``params`` fill the placeholders of both in that order."""
     names = [f"c{i}" for i in range(len(values))]
     fields = ", ".join(f"'{n}', {v}" for n, v in zip(names, values, strict=True))
     # as bytes: a million rows not decoded into text objects and encoded back

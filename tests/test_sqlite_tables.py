@@ -33,6 +33,17 @@ def conn() -> Iterator[sqlite3.Connection]:
     c.close()
 
 
+def _statements(conn: sqlite3.Connection) -> list[str]:
+    """The statements ``conn`` runs from now on."""
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    return seen
+
+
+def _went_the_row_way(statements: list[str]) -> bool:
+    return any("json_object" not in s for s in statements)
+
+
 def _row_way(conn: sqlite3.Connection, where: str = "") -> pd.DataFrame:
     return pd.DataFrame(conn.execute(f"SELECT key, n, empty, text FROM t {where} ORDER BY rowid")
                         .fetchall(), columns=COLUMNS)
@@ -49,7 +60,9 @@ def test_values_types_and_order_match_the_row_way_across_blocks(
     # one row per block: a date-like text first read as a timestamp is read again as
     # text, and a column null in the early blocks takes the type of a later one
     monkeypatch.setattr(sqlite_tables, "BLOCK_ROWS", block_rows)
+    statements = _statements(conn)
     frame = read_columns(conn, ["key", "n", "empty", "text"], "t ORDER BY rowid", (), COLUMNS)
+    assert not _went_the_row_way(statements)
     _same(frame, _row_way(conn))
     assert frame.loc[2, "key"] == '行\n"引号"\x1f\\'
     assert frame.loc[0, "text"] == "2020-01-01"
@@ -73,7 +86,9 @@ def test_json_paths_as_parameters(conn: sqlite3.Connection) -> None:
 
 def test_a_real_number_goes_the_row_way_and_keeps_every_digit(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO t VALUES ('r', 0.30000000000000004, NULL, 'x')")
+    statements = _statements(conn)
     frame = read_columns(conn, ["key", "n", "empty", "text"], "t ORDER BY rowid", (), COLUMNS)
+    assert _went_the_row_way(statements)
     _same(frame, _row_way(conn))
     assert frame["n"].iloc[-1] == 0.30000000000000004
 

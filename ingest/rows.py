@@ -197,11 +197,10 @@ def row_keys(table: Table, match: HeaderMatch, *, today: date,
             return [None] * len(table.frame)
         parts.append(_clean_column(kind.field(name).type, _texts(table.frame, by_name[name]),
                                    cleaners))
-    def usable(c: Any) -> bool:
-        return c is not None and c != "" and not isinstance(c, v.FieldError)
+    # a cell that failed cleaning has no value, as in clean_table
     if len(parts) == 1:
-        return [str(c) if usable(c) else None for c in parts[0]]
-    return [":".join(map(str, cells)) if all(map(usable, cells)) else None
+        return [None if isinstance(c, v.FieldError) else _part_key(c) for c in parts[0]]
+    return [_joined_key([None if isinstance(c, v.FieldError) else c for c in cells])
             for cells in zip(*parts, strict=True)]
 
 
@@ -281,8 +280,7 @@ def _key_function(kind: Kind) -> Callable[[dict[str, Any]], str | None]:
         (field_name,) = kind.key
 
         def one(values: dict[str, Any]) -> str | None:
-            p = values.get(field_name)
-            return None if p is None or p == "" else str(p)
+            return _part_key(values.get(field_name))
         return one
     return partial(row_key, kind)
 
@@ -303,10 +301,22 @@ def _original(headers: list[str], match: HeaderMatch, cells: Sequence[str]) -> d
 
 def row_key(kind: Kind, values: dict[str, Any]) -> str | None:
     """The store key of a row: its key fields joined (annual reports: uscc:year)."""
-    parts = [values.get(k) for k in kind.key]
-    if any(p is None or p == "" for p in parts):
-        return None
-    return ":".join(str(p) for p in parts)
+    return _joined_key([values.get(k) for k in kind.key])
+
+
+def _missing(value: Any) -> bool:
+    """A key field without a value: a row that has it has no key."""
+    return value is None or value == ""
+
+
+def _part_key(value: Any) -> str | None:
+    """The key of a one-field kind."""
+    return None if _missing(value) else str(value)
+
+
+def _joined_key(values: Sequence[Any]) -> str | None:
+    """The key of a kind with several key fields: their values joined by ":"."""
+    return None if any(map(_missing, values)) else ":".join(map(str, values))
 
 
 def _legacy_only(kind: Kind, values: list[dict[str, Any]],

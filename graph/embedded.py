@@ -109,9 +109,9 @@ _OWNED_TYPES: dict[str, tuple[str, ...]] = {
 WRITER_CACHE_KIB = 1_000_000
 
 
-def _extracts(props: Sequence[str]) -> list[str]:
-    """One ``json_extract`` per property, its path a parameter (:func:`_json_path`)."""
-    return ["json_extract(props, ?)"] * len(props)
+def _extracts(props: Sequence[str]) -> tuple[list[str], list[str]]:
+    """One ``json_extract`` per property, and the JSON paths that fill them."""
+    return ["json_extract(props, ?)"] * len(props), [_json_path(p) for p in props]
 
 
 def _json_path(prop: str) -> str:
@@ -325,15 +325,16 @@ class EmbeddedView(StoreView):
 
     def node_table(self, label: str, props: Sequence[str]) -> pd.DataFrame:
         # properties taken out of the JSON by SQLite, read as columns by pyarrow
-        return read_columns(
-            self.conn, ["key", "active", "first_run", *_extracts(props)], "nodes WHERE label = ?",
-            (*(_json_path(p) for p in props), label), ["key", "active", "first_run", *props])
+        extracts, paths = _extracts(props)
+        return read_columns(self.conn, ["key", "active", "first_run", *extracts],
+                            "nodes WHERE label = ?", (*paths, label),
+                            ["key", "active", "first_run", *props])
 
     def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
-        return read_columns(
-            self.conn, ["src_label", "src_key", "dst_label", "dst_key", *_extracts(props)],
-            "edges WHERE type = ? AND active = 1", (*(_json_path(p) for p in props), type),
-            ["src_label", "src", "dst_label", "dst", *props])
+        extracts, paths = _extracts(props)
+        return read_columns(self.conn, ["src_label", "src_key", "dst_label", "dst_key", *extracts],
+                            "edges WHERE type = ? AND active = 1", (*paths, type),
+                            ["src_label", "src", "dst_label", "dst", *props])
 
     def history(self, label: str, key: str) -> list[JSON]:
         cur = self.conn.execute(

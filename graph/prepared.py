@@ -13,6 +13,7 @@ store as it was, and the folder is deleted with the run's scratch directory.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,11 @@ class PreparedRows:
         """(label, key, state) of every prepared node, as the run's writes leave it."""
         for label, key, row_hash, source, active in self._rows("states"):
             yield label, key, RowState(row_hash, bool(active), False, source)
+
+    def remove(self) -> None:
+        """Delete the folder once its rows are written (a province's chunks add up to
+        about a gigabyte)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def node_rows(self) -> Iterator[NodeRow]:
         for label, key, props, row_hash, source, active in self.nodes():

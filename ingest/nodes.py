@@ -6,10 +6,11 @@ active, not absent and from the same source is *unchanged* and not written; a ro
 turns an active record inactive is *deactivated*; anything else is *updated*.
 
 A big file's upper keys are classified and built in a worker process
-(:func:`prepare_part`): the worker writes its new records to a scratch folder and hands
+(:func:`prepare_part`): the worker writes its new records to a scratch folder chunk by
+chunk, which the run's process copies in as they come (:func:`copy_prepared`), and hands
 back the few it cannot finish without the store (updated ones, which need their stored
-state), and the run's process writes both (:func:`write_part`). The split is
-invisible in the store: the same rows are written in the same order.
+state), which the run's process writes last. The split is invisible in the store: the
+same rows are written in the same order.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ingest.headers import HeaderMatch
 from ingest.readers import Table
 from ingest.records import Record, build_record
 from ingest.rows import CleanResult, CleanRow, clean_table
+from ingest.shard import Announce
 
 
 @dataclass
@@ -159,13 +161,13 @@ def _resolve_polymorphic(writer: StoreWriter, edges: list[EdgeRow]) -> list[Edge
 
 @dataclass
 class Part:
-    """A worker's part of a file: its clean result without rows (they are prepared or
-    in ``changed``), what its rows did and its new records' folder."""
+    """A worker's part of a file: its chunks' clean results without rows (those are
+    prepared or in ``changed``), what its rows did, and the changed records, which need
+    the stored state and so are written by the run's process."""
 
-    clean: CleanResult
+    cleans: list[CleanResult]
     tally: Written
     changed: list[Record]
-    prepared: PreparedRows
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,8 @@ class PartJob:
 
     match: HeaderMatch
     source: str
-    positions: list[int]
+    #: row positions of each chunk, lowest keys first
+    chunks: list[list[int]]
     today: date
     person_key: bytes
     last_row_wins: bool
@@ -182,28 +185,36 @@ class PartJob:
     scratch: Path
 
 
-def prepare_part(job: PartJob, table: Table, states: dict[str, RowState]) -> Part:
-    """In the worker: clean the rows at ``job.positions``, classify them against the
-    row states as they were when the worker started, and prepare the new records."""
-    result = clean_table(table.subset(job.positions), job.match, today=job.today,
-                         person_key=job.person_key, last_row_wins=job.last_row_wins)
-    tally = Written()
+def prepare_part(job: PartJob, table: Table, states: dict[str, RowState],
+                 announce: Announce) -> Part:
+    """In the worker: chunk by chunk, clean the rows, classify them against the row
+    states as they were when the worker started, prepare the new records in a folder
+    and announce it."""
+    part = Part([], Written(), [])
     kind = job.match.kind
-    # the run's process knows the keys the file holds (it split on them)
-    created, changed = classify(kind, job.source, result.rows, states, set(), tally)
-    stamp_created(created, job.run_date)
-    places = {p.key: p for r in created for p in r.places}
-    prepared = write_prepared(job.scratch / f"{kind.name}.prepared",
-                              [r.node for r in created if r.node], list(places.values()),
-                              [e for r in created for e in r.edges])
-    result.rows = []
-    return Part(result, tally, changed, prepared)
+    for number, positions in enumerate(job.chunks):
+        result = clean_table(table.subset(positions), job.match, today=job.today,
+                             person_key=job.person_key, last_row_wins=job.last_row_wins)
+        # the run's process knows the keys the file holds (it split on them)
+        created, changed = classify(kind, job.source, result.rows, states, set(), part.tally)
+        result.rows = []
+        part.cleans.append(result)
+        part.changed += changed
+        stamp_created(created, job.run_date)
+        places = {p.key: p for r in created for p in r.places}
+        folder = job.scratch / f"{kind.name}.prepared.{number}"
+        write_prepared(folder, [r.node for r in created if r.node], list(places.values()),
+                       [e for r in created for e in r.edges])
+        del created
+        announce(str(folder))
+    return part
 
 
-def write_part(writer: StoreWriter, label: str, source: str, part: Part,
-               states: dict[str, RowState]) -> None:
-    """In the run's process: write a worker's part as :func:`write_records` would."""
-    writer.write_prepared(part.prepared)
-    for _, key, state in part.prepared.states():
+def copy_prepared(writer: StoreWriter, prepared: PreparedRows,
+                  states: dict[str, RowState]) -> None:
+    """In the run's process: write a worker's prepared chunk, keep ``states`` current
+    and delete the chunk's folder."""
+    writer.write_prepared(prepared)
+    for _, key, state in prepared.states():
         states[key] = state
-    write_records(writer, label, source, [], part.changed, states)
+    prepared.remove()

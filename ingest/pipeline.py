@@ -36,6 +36,7 @@ import orjson
 
 from graph import model as m
 from graph.errors import UsageError
+from graph.prepared import PreparedRows
 from graph.rules import CoverageSettings
 from graph.store import EdgeRow, FileReport, RowState, RunRecord, Store, StoreWriter
 from graph.trend import record_snapshot
@@ -46,10 +47,10 @@ from ingest.nodes import (
     PartJob,
     Written,
     classify,
+    copy_prepared,
     deactivate_absent,
     needs_store_to_build,
     prepare_part,
-    write_part,
     write_records,
 )
 from ingest.readers import ReadError, Table, TableHead, read_header, read_table
@@ -306,14 +307,15 @@ def _ingest_in_two(writer: StoreWriter, prep: _Prepared, table: Table, person_ke
                    today: date, staging: Path, ctx: _File, report: FileReport,
                    base: str) -> None:
     """A big file's rows in two parts by key (:mod:`ingest.shard`): a forked worker
-    cleans and prepares the upper keys while this process cleans and writes the lower
-    ones, then writes the worker's. Same rows, same writes, same report as in one."""
+    cleans and prepares the upper keys chunk by chunk while this process cleans and
+    writes the lower ones, then copies each chunk in as it is ready. Same rows, same
+    writes, same report as in one."""
     kind = prep.kind
     assert kind.label is not None
     with _file_step(ctx, "clean"):
         states = _states(writer, ctx, kind.label)   # before the fork: the worker classifies on them
         keys = row_keys(table, prep.match, today=today, person_key=person_key)
-        mine, theirs = shard.split(keys, shard.WORKER_SHARE)
+        mine, theirs = shard.split(keys, shard.WORKER_SHARE, shard.CHUNK_ROWS)
         # every row with a key, clean or quarantined, is a key the file holds
         seen = {k for k in keys if k is not None}
         del keys
@@ -330,15 +332,17 @@ def _ingest_in_two(writer: StoreWriter, prep: _Prepared, table: Table, person_ke
             result.rows = []
             write_records(writer, kind.label, prep.source, created, changed, states)
             del created, changed
+            for folder in worker.announced():   # in key order, after this process's rows
+                copy_prepared(writer, PreparedRows(Path(folder)), states)
             part = worker.result()
     except BaseException:
         worker.stop()
         raise
     with _file_step(ctx, "clean"):
-        _report_clean(report, prep, table, [result, part.clean], staging, base, today)
+        _report_clean(report, prep, table, [result, *part.cleans], staging, base, today)
         del table
     with _file_step(ctx, "write"):
-        write_part(writer, kind.label, prep.source, part, states)
+        write_records(writer, kind.label, prep.source, [], part.changed, states)
         if prep.request.mode == "full":
             deactivate_absent(writer, kind.label, prep.source, seen, states, tally)
         tally.add_to(report)

@@ -6,11 +6,14 @@ at least :data:`MIN_ROWS` rows is therefore split by key: the run's own process 
 and writes the lower keys, a forked worker cleans the upper keys and prepares their
 records in a scratch folder (:mod:`graph.prepared`), which the run's writer then
 copies in. Only the run's process touches the store, so a run is still one transaction.
+The worker's part comes in chunks by key range, each announced when it is ready, so
+that the run's process copies one in while the worker cleans the next: the worker can
+take the larger share without the run's process waiting for all of it.
 
 The split is by key range, not by position: every row of one key (duplicates,
-conflicting or not) lands in the same part, so each part is cleaned exactly as the
-whole file would be; and each part's keys are contiguous, so both parts' writes stay
-B-tree appends. The result does not depend on where the split falls (tested).
+conflicting or not) lands in the same part and chunk, so each is cleaned exactly as the
+whole file would be; and each one's keys are contiguous, so the writes, lowest keys
+first, stay B-tree appends. The result does not depend on where the split falls (tested).
 
 Fork, not spawn: the worker needs the read table and the store's row states, which a
 forked child shares without copying them first (the pages it touches are copied as it
@@ -27,7 +30,9 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -43,7 +48,10 @@ MIN_ROWS = 30_000
 #: which writes its own rows into the store as it goes; but the run's process also
 #: copies the worker's rows in afterwards. On the province, 0.6 kept the run's process
 #: waiting about 5 s for the worker
-WORKER_SHARE = 0.55
+WORKER_SHARE = 0.7
+#: rows per chunk of the worker's part. Smaller chunks start the copying sooner and
+#: leave a shorter last chunk to wait for; each costs a cleaning call's set-up
+CHUNK_ROWS = 50_000
 #: keys sampled to place the split
 _SAMPLE = 20_000
 
@@ -92,45 +100,62 @@ def workers(setting: int) -> int:
     return 2 if (cores or 1) >= 2 else 1
 
 
-def split(keys: Sequence[str | None], share: float) -> tuple[list[int], list[int]]:
-    """Row positions of the run's part and the worker's part of a file.
+def split(keys: Sequence[str | None], share: float,
+          chunk_rows: int) -> tuple[list[int], list[list[int]]]:
+    """Row positions of the run's part of a file, and of the worker's part in chunks.
 
     The worker takes the rows whose key is at or above a pivot placed so that it gets
-    about ``share`` of the keyed rows. Rows without a valid key (they will be
-    quarantined) stay with the run's part.
+    about ``share`` of the keyed rows, in chunks of about ``chunk_rows`` rows by key
+    range, lowest keys first: the run's process copies a chunk in while the worker
+    cleans the next. Rows without a valid key (they will be quarantined) stay with the
+    run's part. Within a part or a chunk, positions keep the file's order.
     """
     step = max(1, len(keys) // _SAMPLE)
     sample = sorted(k for k in keys[::step] if k is not None)
     if not sample:
         return list(range(len(keys))), []
-    pivot = sample[min(len(sample) - 1, int(len(sample) * (1 - share)))]
+    first = min(len(sample) - 1, int(len(sample) * (1 - share)))
+    theirs_rows = (len(sample) - first) * step
+    count = max(1, -(-theirs_rows // max(1, chunk_rows)))
+    # each chunk starts at a sampled key: equal keys always fall in one chunk
+    pivots = sorted({sample[first + (len(sample) - first) * j // count] for j in range(count)})
     mine: list[int] = []
-    theirs: list[int] = []
+    chunks: list[list[int]] = [[] for _ in pivots]
     for i, key in enumerate(keys):
-        (theirs if key is not None and key >= pivot else mine).append(i)
-    return mine, theirs
+        at = -1 if key is None else bisect_right(pivots, key) - 1
+        (mine if at < 0 else chunks[at]).append(i)
+    return mine, [c for c in chunks if c]
+
+
+#: what a worker's job calls to tell the run's process that a piece of its answer is
+#: ready before the whole is (a chunk's folder, say)
+Announce = Callable[[str], None]
 
 
 class Worker(Generic[T]):
-    """A forked process computing ``work()``; :meth:`result` waits for its answer.
+    """A forked process computing ``work(announce)``; :meth:`announced` yields what it
+    announces as it goes, :meth:`result` waits for its answer.
 
     The child never returns into the caller's stack: it runs ``work``, pickles the
     answer (or the exception) to a file in ``scratch`` and leaves with ``os._exit``,
     so no ``finally`` or context manager of the parent (a store transaction above all)
     runs twice. It dies with its parent, so a killed run leaves no worker behind.
+    Announcements travel one line each through a pipe, which the child's exit closes.
     """
 
-    def __init__(self, work: Callable[[], T], scratch: Path) -> None:
+    def __init__(self, work: Callable[[Announce], T], scratch: Path) -> None:
         self._answer = scratch / f"worker-{os.getpid()}-{id(self)}.pickle"
         sys.stdout.flush()
         sys.stderr.flush()
         parent = os.getpid()
+        read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:   # the child
             code = 1
             try:
+                os.close(read_end)
                 _die_with_parent(parent)
-                outcome: tuple[str, object] = ("ok", work())
+                outcome: tuple[str, object] = ("ok", work(partial(_announce, write_end)))
                 code = 0
             except BaseException as exc:   # noqa: BLE001 - every failure goes to the parent
                 outcome = ("error", _portable(exc))
@@ -139,11 +164,20 @@ class Worker(Generic[T]):
                     pickle.dump(outcome, fh, protocol=pickle.HIGHEST_PROTOCOL)
             finally:
                 os._exit(code)
+        os.close(write_end)
+        self._lines = os.fdopen(read_end, "rb")
         self.pid = pid
         self._reaped = False
 
+    def announced(self) -> Iterator[str]:
+        """What the worker announces, as it does; ends when the worker has finished
+        (or died: :meth:`result` then says how)."""
+        for line in self._lines:
+            yield line.decode().rstrip("\n")
+
     def result(self) -> T:
         """The worker's answer; its exception raised here if it failed."""
+        self._lines.close()
         _, status = os.waitpid(self.pid, 0)
         self._reaped = True
         try:
@@ -161,6 +195,7 @@ class Worker(Generic[T]):
     def stop(self) -> None:
         """Kill and reap the worker if it still runs (the run failed before its answer).
         A reaped worker's pid may already be another process's: it is left alone."""
+        self._lines.close()
         if not self._reaped:
             try:
                 os.kill(self.pid, signal.SIGKILL)
@@ -169,6 +204,10 @@ class Worker(Generic[T]):
                 pass
             self._reaped = True
         self._answer.unlink(missing_ok=True)
+
+
+def _announce(fd: int, what: str) -> None:
+    os.write(fd, what.encode() + b"\n")   # one short line: written whole, never blocks
 
 
 def _portable(exc: BaseException) -> BaseException:

@@ -7,6 +7,7 @@ the split. And a worker that fails or dies fails the run, leaving the store as i
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import signal
 import subprocess
@@ -80,13 +81,20 @@ def _written(store: EmbeddedStore, record: RunRecord) -> dict[str, Any]:
 def test_two_processes_write_what_one_does(city: dict[str, Path], tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shard, "MIN_ROWS", 100)
+    monkeypatch.setattr(shard, "CHUNK_ROWS", 97)
     forks: list[int] = []
-    real_worker = shard.Worker
+    chunks: list[str] = []
+    real_worker, real_copy = shard.Worker, pipeline.copy_prepared
 
     def counted(*args: Any) -> Any:
         forks.append(1)
         return real_worker(*args)
+
+    def copied(writer: Any, prepared: Any, states: Any) -> None:
+        chunks.append(prepared.folder.name)
+        real_copy(writer, prepared, states)
     monkeypatch.setattr(shard, "Worker", counted)
+    monkeypatch.setattr(pipeline, "copy_prepared", copied)
     nights = [list(city.values()), _second_night(city, tmp_path / "night2")]
     got: dict[int, list[dict[str, Any]]] = {}
     for workers in (1, 2):
@@ -96,6 +104,11 @@ def test_two_processes_write_what_one_does(city: dict[str, Path], tmp_path: Path
     # the big files (enterprises, members, annual reports) took the two-part way, and the
     # second night has every case: updates, deregistrations, drops, both kinds of duplicate
     assert len(forks) >= 4
+    # the worker's parts came in chunks, each file's copied in order (0, 1, 2, ...)
+    groups = [list(g) for _, g in itertools.groupby(
+        (c.rsplit(".", 1) for c in chunks), key=lambda c: c[0])]
+    assert len(groups) >= 4 and max(len(g) for g in groups) >= 3
+    assert all([int(n) for _, n in g] == list(range(len(g))) for g in groups)
     second = {f["kind"]: f for f in got[1][1]["files"]}["enterprises"]
     assert second["updated"] >= 2 and second["deactivated"] >= 4
     assert second["duplicates_merged"] >= 4 and second["reasons"]["conflicting_duplicate"] >= 6
@@ -124,15 +137,21 @@ def test_the_split_keys_are_the_keys_cleaning_gives(city: dict[str, Path],
     assert keyless > 0   # rows whose key failed cleaning were among them
 
 
-def test_split_keeps_each_key_on_one_side() -> None:
+@pytest.mark.parametrize("chunk_rows", [100_000, 500, 1])
+def test_split_keeps_each_key_on_one_side(chunk_rows: int) -> None:
     keys = [f"K{i % 300:04d}" for i in range(3000)] + [None] * 10
-    mine, theirs = shard.split(keys, 0.6)
+    mine, chunks = shard.split(keys, 0.6, chunk_rows)
+    theirs = [i for chunk in chunks for i in chunk]
     assert sorted(mine + theirs) == list(range(len(keys)))
-    assert {keys[i] for i in mine}.isdisjoint({keys[i] for i in theirs})
     assert all(keys[i] is not None for i in theirs)   # unkeyed rows stay home
-    assert max(k for i in mine if (k := keys[i])) < min(k for i in theirs if (k := keys[i]))
     assert 0.5 < len(theirs) / len(keys) < 0.7
-    assert shard.split([None, None], 0.6) == ([0, 1], [])
+    parts = [mine, *chunks]
+    for lower, upper in itertools.pairwise(parts):   # key ranges, lowest first, none shared
+        assert max(k for i in lower if (k := keys[i])) < min(k for i in upper if (k := keys[i]))
+    assert all(chunk == sorted(chunk) for chunk in parts)   # the file's order within each
+    # about chunk_rows rows each (300 keys of 10 rows: never fewer than one key's rows)
+    assert len(chunks) == {100_000: 1, 500: 4, 1: 180}[chunk_rows]
+    assert shard.split([None, None], 0.6, chunk_rows) == ([0, 1], [])
 
 
 def _fail_in_worker(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
@@ -201,7 +220,7 @@ def test_a_worker_dies_with_its_run(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     script = (f"import sys, time; sys.path.insert(0, {str(root)!r})\n"
               "from pathlib import Path\nfrom ingest.shard import Worker\n"
-              f"w = Worker(lambda: time.sleep(120), Path({str(tmp_path)!r}))\n"
+              f"w = Worker(lambda _: time.sleep(120), Path({str(tmp_path)!r}))\n"
               "print(w.pid, flush=True)\ntime.sleep(120)\n")
     run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert run.stdout is not None

@@ -21,7 +21,7 @@ import pandas as pd
 from graph import model as m
 from graph.errors import StoreBusy, StoreUnavailable
 from graph.prepared import PreparedRows
-from graph.sqlite_tables import read_columns
+from graph.sqlite_tables import read_property_table
 from graph.store import (
     JSON,
     Edge,
@@ -107,16 +107,6 @@ _OWNED_TYPES: dict[str, tuple[str, ...]] = {
 }
 #: the writer's page cache (KiB): a province run touches about a gigabyte of pages
 WRITER_CACHE_KIB = 1_000_000
-
-
-def _extracts(props: Sequence[str]) -> tuple[list[str], list[str]]:
-    """One ``json_extract`` per property, and the JSON paths that fill them."""
-    return ["json_extract(props, ?)"] * len(props), [_json_path(p) for p in props]
-
-
-def _json_path(prop: str) -> str:
-    """SQLite JSON path of a (possibly dotted, possibly non-ASCII) property name."""
-    return "$" + "".join(f'."{part}"' for part in prop.split("."))
 
 
 _UPSERT_NODE = (
@@ -324,17 +314,15 @@ class EmbeddedView(StoreView):
             yield Edge(t, sl, sk, dl, dk, orjson.loads(props), bool(active))
 
     def node_table(self, label: str, props: Sequence[str]) -> pd.DataFrame:
-        # properties taken out of the JSON by SQLite, read as columns by pyarrow
-        extracts, paths = _extracts(props)
-        return read_columns(self.conn, ["key", "active", "first_run", *extracts],
-                            "nodes WHERE label = ?", (*paths, label),
-                            ["key", "active", "first_run", *props])
+        # the stored JSON read as columns by pyarrow (graph.sqlite_tables)
+        return read_property_table(self.conn, ["key", "active", "first_run"], props,
+                                   "nodes WHERE label = ?", (label,),
+                                   ["key", "active", "first_run", *props])
 
     def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
-        extracts, paths = _extracts(props)
-        return read_columns(self.conn, ["src_label", "src_key", "dst_label", "dst_key", *extracts],
-                            "edges WHERE type = ? AND active = 1", (*paths, type),
-                            ["src_label", "src", "dst_label", "dst", *props])
+        return read_property_table(self.conn, ["src_label", "src_key", "dst_label", "dst_key"],
+                                   props, "edges WHERE type = ? AND active = 1", (type,),
+                                   ["src_label", "src", "dst_label", "dst", *props])
 
     def history(self, label: str, key: str) -> list[JSON]:
         cur = self.conn.execute(

@@ -8,6 +8,12 @@ escapes any text a registration export holds), the rows are joined into blocks a
 pyarrow's JSON reader turns each block into columns without a Python object per
 value (measured: docs/performance.md).
 
+Properties (:func:`read_property_table`) go one step further: SQLite hands over each
+row's stored JSON as it is, and pyarrow reads the wanted properties out of it. SQLite
+no longer parses a million JSON texts, and pyarrow parses them on every core. The
+types are pyarrow's, learnt from the rows; where they could differ from what
+``json_extract`` gives (below), the read falls back to the ``json_extract`` way.
+
 The frame is the one ``pd.DataFrame(cursor.fetchall())`` gives: the same column
 types (text, integers, floats where a value is missing, objects where a column holds
 only nulls), the same values, the same row order. Three reads go the row way instead:
@@ -21,13 +27,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 #: rows per block handed to pyarrow: bounds the text held at once (about 40 MB)
 BLOCK_ROWS = 250_000
+#: bytes of a block's first rows that the stored-JSON way learns types from
+_SAMPLE_BYTES = 1 << 16
 
 
 def read_columns(conn: sqlite3.Connection, values: Sequence[str], source: str,
@@ -80,3 +90,142 @@ def _parse_block(text: bytes, text_columns: dict[str, pa.DataType]) -> pa.Table:
 
 class _RowWay(Exception):
     """A block the JSON way would not read back exactly."""
+
+
+def read_property_table(conn: sqlite3.Connection, fixed: Sequence[str], props: Sequence[str],
+                        source: str, params: Sequence[object],
+                        columns: Sequence[str]) -> pd.DataFrame:
+    """``fixed`` (SQL expressions) and ``props`` (property names, dotted for a nested
+    one) of the rows of ``source``, whose ``props`` column holds their JSON: the frame
+    :func:`read_columns` gives with ``json_extract(props, path)`` for each property.
+
+    pyarrow reads the stored JSON under a schema learnt from the rows (a property not
+    seen yet is typed null until a row holds it). Read this way, a boolean is
+    ``true`` where ``json_extract`` gives 1: booleans are turned into 0/1. Anything
+    else this way could read differently (a property holding two types, a real, an
+    array or object, a nested property under a non-object) raises in pyarrow or here,
+    and the read goes the ``json_extract`` way instead.
+    """
+    if props:
+        try:
+            return _stored_json_way(conn, fixed, props, source, params, columns)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, _RowWay):
+            pass
+    extracts = ["json_extract(props, ?)"] * len(props)
+    return read_columns(conn, [*fixed, *extracts], source,
+                        (*(json_path(p) for p in props), *params), columns)
+
+
+def json_path(prop: str) -> str:
+    """SQLite JSON path of a (possibly dotted, possibly non-ASCII) property name."""
+    return "$" + "".join(f'."{part}"' for part in prop.split("."))
+
+
+def _stored_json_way(conn: sqlite3.Connection, fixed: Sequence[str], props: Sequence[str],
+                     source: str, params: Sequence[object],
+                     columns: Sequence[str]) -> pd.DataFrame:
+    names = [f"c{i}" for i in range(len(fixed))]
+    fields = ", ".join(f"'{n}', {v}" for n, v in zip(names, fixed, strict=True))
+    cur = conn.execute(f"SELECT CAST(json_object({fields}) AS BLOB), CAST(props AS BLOB)"
+                       f" FROM {source}", tuple(params))
+    text_columns: dict[str, pa.DataType] = {}
+    types: dict[str, pa.DataType] = {}
+    blocks = []
+    try:
+        while rows := cur.fetchmany(BLOCK_ROWS):
+            head = _parse_block(b"\n".join(r[0] for r in rows), text_columns).select(names)
+            values = _parse_props(b"\n".join(r[1] for r in rows), props, types)
+            blocks.append(pa.Table.from_arrays([*head.columns, *values],
+                                               names=[*names, *props]))
+    finally:
+        cur.close()
+    if not blocks:
+        return pd.DataFrame([], columns=list(columns))
+    frame = pa.concat_tables(blocks, promote_options="default").to_pandas()
+    frame.columns = list(columns)
+    return frame
+
+
+def _parse_props(text: bytes, props: Sequence[str],
+                 types: dict[str, pa.DataType]) -> list[pa.ChunkedArray]:
+    """The ``props`` of one block of stored JSON rows, booleans as 0/1. ``types`` holds
+    what earlier blocks showed; a block that shows more is read a second time."""
+    block = None
+    # the block's first rows first (inferring every field is slower than reading the
+    # wanted ones), then the whole block if those were not enough
+    for sample in (text[:text.rfind(b"\n", 0, _SAMPLE_BYTES) + 1] or text, text, None):
+        try:
+            block = _read_props(text, props, types)
+            break
+        except pa.ArrowInvalid:
+            if sample is None:
+                raise
+            _learn(sample, props, types)
+    assert block is not None
+    out = []
+    for prop in props:
+        column = _leaf(block, prop)
+        if pa.types.is_boolean(column.type):
+            column = column.cast(pa.int64())
+        out.append(column)
+    return out
+
+
+def _read_props(text: bytes, props: Sequence[str], types: dict[str, pa.DataType]) -> pa.Table:
+    options = pajson.ParseOptions(explicit_schema=_schema(props, types),
+                                  unexpected_field_behavior="ignore")
+    return pajson.read_json(pa.BufferReader(text), parse_options=options)
+
+
+def _learn(text: bytes, props: Sequence[str], types: dict[str, pa.DataType]) -> None:
+    """Add to ``types`` what a block's rows show, every field inferred. A property of
+    a type ``json_extract`` reads differently ends the stored-JSON way; one whose type
+    differs from an earlier block's keeps the earlier type, which then fails to read."""
+    block = pajson.read_json(pa.BufferReader(text))
+    for prop in props:
+        try:
+            seen = _leaf(block, prop).type
+        except KeyError:
+            continue   # no row of the block holds it
+        if pa.types.is_null(seen):
+            continue
+        if pa.types.is_temporal(seen):   # a date-like text, inferred as a timestamp
+            seen = pa.string()
+        # json_extract gives an array or object as its JSON text; reals go the row
+        # way in read_columns, and go there from here too
+        if not (pa.types.is_string(seen) or pa.types.is_int64(seen) or pa.types.is_boolean(seen)):
+            raise _RowWay
+        types.setdefault(prop, seen)
+
+
+def _schema(props: Sequence[str], types: dict[str, pa.DataType]) -> pa.Schema:
+    """The explicit schema of the wanted properties, nested ones as structs."""
+    tree: dict[str, Any] = {}
+    for prop in props:
+        *parents, last = prop.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise _RowWay   # one property is both a value and an object
+        if isinstance(node.get(last), dict):
+            raise _RowWay
+        node[last] = types.get(prop, pa.null())
+
+    def fields(node: dict[str, Any]) -> list[pa.Field]:
+        return [pa.field(k, pa.struct(fields(v)) if isinstance(v, dict) else v)
+                for k, v in node.items()]
+    return pa.schema(fields(tree))
+
+
+def _leaf(block: pa.Table, prop: str) -> pa.ChunkedArray:
+    """A (possibly dotted) property's column; KeyError where the block has none."""
+    first, *rest = prop.split(".")
+    column = block.column(first) if first in block.column_names else None
+    if column is None:
+        raise KeyError(prop)
+    for part in rest:
+        if not pa.types.is_struct(column.type) or column.type.get_field_index(part) < 0:
+            raise KeyError(prop) if pa.types.is_struct(column.type) else _RowWay
+        column = pc.struct_field(column, [part])   # null where the parent is null
+    return column

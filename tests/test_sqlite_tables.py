@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from graph import sqlite_tables
-from graph.sqlite_tables import read_columns
+from graph.sqlite_tables import read_columns, read_property_table
 
 COLUMNS = ["key", "n", "empty", "text"]
 
@@ -108,3 +108,125 @@ def test_no_rows_give_the_named_empty_frame(conn: sqlite3.Connection) -> None:
     frame = read_columns(conn, ["key", "n", "empty", "text"], "t WHERE 0", (), COLUMNS)
     _same(frame, _row_way(conn, "WHERE 0"))
     assert list(frame.columns) == COLUMNS
+
+
+# --- properties read from the stored JSON (read_property_table) ---------------------
+
+PROPS = ["name", "employees", "is_association", "founded_on", "raw.机构类别", "park"]
+
+#: stored property JSON as the stores write it: text a registration export may hold,
+#: booleans, a nested property, a date, properties missing or null in some rows
+STORED = [
+    ("51445202A", ('{"employees":12,"founded_on":"2001-06-27","is_association":true,'
+                  '"name":"揭阳市\\n\\"物流\\"商会\\u001f\\\\","park":null,'
+                  '"raw":{"机构类别":"社会团体","x":1}}')),
+    ("91445202B", ('{"employees":null,"is_association":false,"name":"{\\"a\\": [1]}",'
+                  '"raw":{}}')),
+    ("91445202C", '{"name":"2020-01-01"}'),
+    ("91445202D", ('{"employees":0,"is_association":false,"name":"甲","park":"揭阳产业园",'
+                  '"raw":{"机构类别":"律师事务所"}}')),
+]
+
+
+@pytest.fixture
+def stored() -> Iterator[sqlite3.Connection]:
+    c = sqlite3.connect(":memory:")
+    c.execute("CREATE TABLE nodes (key TEXT PRIMARY KEY, active INTEGER, props TEXT)")
+    c.executemany("INSERT INTO nodes VALUES (?, 1, ?)", STORED)
+    yield c
+    c.close()
+
+
+def _extract_way(conn: sqlite3.Connection, props: list[str]) -> pd.DataFrame:
+    rows = conn.execute(
+        f"SELECT key, active, {', '.join(['json_extract(props, ?)'] * len(props))}"
+        " FROM nodes WHERE key != ? ORDER BY key",
+        (*(sqlite_tables.json_path(p) for p in props), "none")).fetchall()
+    return pd.DataFrame(rows, columns=["key", "active", *props])
+
+
+def _read(conn: sqlite3.Connection, props: list[str]) -> pd.DataFrame:
+    return read_property_table(conn, ["key", "active"], props,
+                               "nodes WHERE key != ? ORDER BY key", ("none",),
+                               ["key", "active", *props])
+
+
+def _stayed_with_stored_json(statements: list[str]) -> bool:
+    return any("CAST(props AS BLOB)" in s for s in statements) and \
+        not any("json_extract" in s for s in statements)
+
+
+@pytest.mark.parametrize("block_rows", [1, 2, 1000])
+def test_stored_json_gives_what_json_extract_gives(
+        stored: sqlite3.Connection, block_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # one row per block: "park" is null until the last block, "raw.机构类别" missing in
+    # the second and third, so types are learnt late and promoted across blocks
+    monkeypatch.setattr(sqlite_tables, "BLOCK_ROWS", block_rows)
+    statements = _statements(stored)
+    frame = _read(stored, PROPS)
+    assert _stayed_with_stored_json(statements)
+    _same(frame, _extract_way(stored, PROPS))
+    assert frame.loc[0, "name"] == '揭阳市\n"物流"商会\x1f\\'
+    # booleans are json_extract's 1 and 0 (floats here, as one row has none)
+    assert frame["is_association"].isna().tolist() == [False, False, True, False]
+    assert frame["is_association"].dropna().tolist() == [1, 0, 0]
+    assert frame.loc[2, "name"] == "2020-01-01" and frame.loc[0, "founded_on"] == "2001-06-27"
+
+
+def test_stored_json_learns_a_type_first_seen_after_the_sample(
+        stored: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the sample is the first row, whose "park" is null: the block is read twice
+    monkeypatch.setattr(sqlite_tables, "_SAMPLE_BYTES", len(STORED[0][1].encode()) + 1)
+    learnt: list[bytes] = []
+    real = sqlite_tables._learn
+    monkeypatch.setattr(sqlite_tables, "_learn", lambda text, *a: learnt.append(text) or
+                        real(text, *a))
+    statements = _statements(stored)
+    frame = _read(stored, PROPS)
+    assert _stayed_with_stored_json(statements)
+    _same(frame, _extract_way(stored, PROPS))
+    assert [t.count(b"\n") for t in learnt] == [1, len(STORED) - 1]
+
+
+@pytest.mark.parametrize(("key", "props", "value"), [
+    ("Z1", '{"employees":"十二"}', "十二"),            # numbers and text in one property
+    ("Z2", '{"employees":0.30000000000000004}', 0.30000000000000004),   # a real
+    ("Z3", '{"employees":[1,2]}', "[1,2]"),           # an array: json_extract's JSON text
+    ("Z4", '{"employees":{"a":1}}', '{"a":1}'),       # an object
+    ("Z5", '{"raw":"社会团体"}', None),                 # a nested property under a text
+    ("Z6", '{"employees":18446744073709551616}', 1.8446744073709552e19),   # past int64
+    ("Z7", '{"employees":true}', 1),                  # a boolean among numbers
+])
+def test_what_stored_json_could_read_differently_goes_the_json_extract_way(
+        stored: sqlite3.Connection, key: str, props: str, value: object,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stored.execute("INSERT INTO nodes VALUES (?, 1, ?)", (key, props))
+    for block_rows in (1, 1000):   # the clash inside one block, and between blocks
+        monkeypatch.setattr(sqlite_tables, "BLOCK_ROWS", block_rows)
+        statements = _statements(stored)
+        frame = _read(stored, PROPS)
+        assert not _stayed_with_stored_json(statements)
+        _same(frame, _extract_way(stored, PROPS))
+        column = "raw.机构类别" if key == "Z5" else "employees"
+        got = frame.loc[frame["key"] == key, column].iloc[0]
+        assert pd.isna(got) if value is None else got == value
+
+
+@pytest.mark.parametrize("value", ["[1,2]", '{"a":1}', "1.5"])
+def test_a_property_that_is_never_text_or_integer_goes_the_json_extract_way(
+        stored: sqlite3.Connection, value: str) -> None:
+    # every row holds it (a committee's lists): no clash between rows to give it away
+    stored.execute("UPDATE nodes SET props = json_set(props, '$.tags', json(?))", (value,))
+    statements = _statements(stored)
+    frame = _read(stored, ["name", "tags"])
+    assert not _stayed_with_stored_json(statements)
+    _same(frame, _extract_way(stored, ["name", "tags"]))
+    assert frame.loc[0, "tags"] == (1.5 if value == "1.5" else value)
+
+
+def test_stored_json_of_no_rows_and_of_no_properties(stored: sqlite3.Connection) -> None:
+    empty = read_property_table(stored, ["key", "active"], PROPS, "nodes WHERE 0", (),
+                                ["key", "active", *PROPS])
+    assert empty.empty and list(empty.columns) == ["key", "active", *PROPS]
+    keys = _read(stored, [])
+    assert keys["key"].tolist() == sorted(k for k, _ in STORED)

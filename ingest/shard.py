@@ -149,7 +149,12 @@ class Worker(Generic[T]):
         sys.stderr.flush()
         parent = os.getpid()
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            raise
         if pid == 0:   # the child
             code = 1
             try:
@@ -207,7 +212,9 @@ class Worker(Generic[T]):
 
 
 def _announce(fd: int, what: str) -> None:
-    os.write(fd, what.encode() + b"\n")   # one short line: written whole, never blocks
+    # one short line (under PIPE_BUF, so written whole); the run's process reads each
+    # as it comes, so a file's few dozen never fill the pipe
+    os.write(fd, what.encode() + b"\n")
 
 
 def _portable(exc: BaseException) -> BaseException:

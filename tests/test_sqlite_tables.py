@@ -24,13 +24,19 @@ ROWS = [
 ]
 
 
-@pytest.fixture
-def conn() -> Iterator[sqlite3.Connection]:
+def _database(table: str, insert: str, rows: list[tuple[object, ...]]
+              ) -> Iterator[sqlite3.Connection]:
     c = sqlite3.connect(":memory:")
-    c.execute("CREATE TABLE t (key TEXT, n, empty, text)")
-    c.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", ROWS)
+    c.execute(f"CREATE TABLE {table}")
+    c.executemany(insert, rows)
     yield c
     c.close()
+
+
+@pytest.fixture
+def conn() -> Iterator[sqlite3.Connection]:
+    yield from _database("t (key TEXT, n, empty, text)", "INSERT INTO t VALUES (?, ?, ?, ?)",
+                         ROWS)
 
 
 def _statements(conn: sqlite3.Connection) -> list[str]:
@@ -130,11 +136,8 @@ STORED = [
 
 @pytest.fixture
 def stored() -> Iterator[sqlite3.Connection]:
-    c = sqlite3.connect(":memory:")
-    c.execute("CREATE TABLE nodes (key TEXT PRIMARY KEY, active INTEGER, props TEXT)")
-    c.executemany("INSERT INTO nodes VALUES (?, 1, ?)", STORED)
-    yield c
-    c.close()
+    yield from _database("nodes (key TEXT PRIMARY KEY, active INTEGER, props TEXT)",
+                         "INSERT INTO nodes VALUES (?, 1, ?)", STORED)
 
 
 def _extract_way(conn: sqlite3.Connection, props: list[str]) -> pd.DataFrame:

@@ -45,26 +45,35 @@ def read_columns(conn: sqlite3.Connection, values: Sequence[str], source: str,
     """``SELECT values FROM source`` as a frame with ``columns``: ``values`` are SQL
     expressions, ``source`` is what follows FROM (a table, its WHERE clause, any ORDER
     BY), ``params`` fill the placeholders of both in that order."""
-    names = [f"c{i}" for i in range(len(values))]
-    fields = ", ".join(f"'{n}', {v}" for n, v in zip(names, values, strict=True))
-    # as bytes: a million rows not decoded into text objects and encoded back
-    cur = conn.execute(f"SELECT CAST(json_object({fields}) AS BLOB) FROM {source}",
-                       tuple(params))
+    names, row = _json_object(values)
+    cur = conn.execute(f"SELECT {row} FROM {source}", tuple(params))
     text_columns: dict[str, pa.DataType] = {}
     try:
         blocks = []
         while rows := cur.fetchmany(BLOCK_ROWS):
             block = _parse_block(b"\n".join(r[0] for r in rows), text_columns)
             blocks.append(block.select(names))   # columns read as text come first
-        # where one block had only nulls in a column (type null), another's type wins
-        table = pa.concat_tables(blocks, promote_options="default") if blocks else None
+        return _frame(blocks, columns)
     except (pa.ArrowInvalid, pa.ArrowTypeError, _RowWay):
         cur.close()
         rows = conn.execute(f"SELECT {', '.join(values)} FROM {source}", tuple(params)).fetchall()
         return pd.DataFrame(rows, columns=list(columns))
-    if table is None:
+
+
+def _json_object(values: Sequence[str]) -> tuple[list[str], str]:
+    """The field names of, and the SQL for, one JSON object per row holding ``values``;
+    as bytes: a million rows not decoded into text objects and encoded back."""
+    names = [f"c{i}" for i in range(len(values))]
+    fields = ", ".join(f"'{n}', {v}" for n, v in zip(names, values, strict=True))
+    return names, f"CAST(json_object({fields}) AS BLOB)"
+
+
+def _frame(blocks: list[pa.Table], columns: Sequence[str]) -> pd.DataFrame:
+    """The blocks as one frame with ``columns``. Where one block had only nulls in a
+    column (type null), another's type wins."""
+    if not blocks:
         return pd.DataFrame([], columns=list(columns))
-    frame = table.to_pandas()
+    frame = pa.concat_tables(blocks, promote_options="default").to_pandas()
     frame.columns = list(columns)
     return frame
 
@@ -124,10 +133,8 @@ def json_path(prop: str) -> str:
 def _stored_json_way(conn: sqlite3.Connection, fixed: Sequence[str], props: Sequence[str],
                      source: str, params: Sequence[object],
                      columns: Sequence[str]) -> pd.DataFrame:
-    names = [f"c{i}" for i in range(len(fixed))]
-    fields = ", ".join(f"'{n}', {v}" for n, v in zip(names, fixed, strict=True))
-    cur = conn.execute(f"SELECT CAST(json_object({fields}) AS BLOB), CAST(props AS BLOB)"
-                       f" FROM {source}", tuple(params))
+    names, row = _json_object(fixed)
+    cur = conn.execute(f"SELECT {row}, CAST(props AS BLOB) FROM {source}", tuple(params))
     text_columns: dict[str, pa.DataType] = {}
     types: dict[str, pa.DataType] = {}
     blocks = []
@@ -139,11 +146,7 @@ def _stored_json_way(conn: sqlite3.Connection, fixed: Sequence[str], props: Sequ
                                                names=[*names, *props]))
     finally:
         cur.close()
-    if not blocks:
-        return pd.DataFrame([], columns=list(columns))
-    frame = pa.concat_tables(blocks, promote_options="default").to_pandas()
-    frame.columns = list(columns)
-    return frame
+    return _frame(blocks, columns)
 
 
 def _parse_props(text: bytes, props: Sequence[str],

@@ -179,7 +179,7 @@ def test_stored_json_gives_what_json_extract_gives(
 def test_stored_json_learns_a_type_first_seen_after_the_sample(
         stored: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
     # the sample is the first row, whose "park" is null: the block is read twice
-    monkeypatch.setattr(sqlite_tables, "_SAMPLE_BYTES", len(STORED[0][1].encode()) + 1)
+    monkeypatch.setattr(sqlite_tables, "_sample", lambda text: text[:text.index(b"\n") + 1])
     learnt: list[bytes] = []
     real = sqlite_tables._learn
     monkeypatch.setattr(sqlite_tables, "_learn", lambda text, *a: learnt.append(text) or
@@ -225,6 +225,16 @@ def test_a_property_that_is_never_text_or_integer_goes_the_json_extract_way(
     assert not _stayed_with_stored_json(statements)
     _same(frame, _extract_way(stored, ["name", "tags"]))
     assert frame.loc[0, "tags"] == (1.5 if value == "1.5" else value)
+
+
+def test_the_sample_is_whole_rows_from_all_through_the_block() -> None:
+    rows = [b'{"n":%d}' % i for i in range(20_000)]
+    sample = sqlite_tables._sample(b"\n".join(rows))
+    got = sample.split(b"\n")
+    assert set(got) <= set(rows) and len(sample) <= sqlite_tables._SAMPLE_BYTES
+    numbers = sorted(int(r[5:-1]) for r in got)
+    assert numbers[0] == 0 and numbers[-1] > 17_000   # the block's first rows and its last
+    assert sqlite_tables._sample(b'{"n":1}') == b'{"n":1}'   # one row: the row
 
 
 def test_stored_json_of_no_rows_and_of_no_properties(stored: sqlite3.Connection) -> None:

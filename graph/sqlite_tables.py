@@ -86,15 +86,20 @@ def _parse_block(text: bytes, text_columns: dict[str, pa.DataType]) -> pa.Table:
             explicit_schema=pa.schema(text_columns) if text_columns else None,
             unexpected_field_behavior="infer")
         block = pajson.read_json(pa.BufferReader(text), parse_options=options)
-        # json_object writes every real with a decimal point (those read as float64)
-        # and embeds what json_extract took out of an array or object as JSON
-        if any(pa.types.is_floating(t) or pa.types.is_nested(t) for t in block.schema.types):
+        if not all(map(_as_json_extract_reads, block.schema.types)):
             raise _RowWay
         dated = [f.name for f in block.schema
                  if pa.types.is_temporal(f.type) and f.name not in text_columns]
         if not dated:
             return block
         text_columns.update(dict.fromkeys(dated, pa.string()))
+
+
+def _as_json_extract_reads(type: pa.DataType) -> bool:
+    """Whether a column pyarrow inferred holds what ``json_extract`` gives. Not a real
+    (``json_object`` writes 15 significant digits; the row way keeps all 17), nor an
+    array or object (``json_extract`` gives its JSON text)."""
+    return not (pa.types.is_floating(type) or pa.types.is_nested(type))
 
 
 class _RowWay(Exception):
@@ -210,9 +215,7 @@ def _learn(text: bytes, props: Sequence[str], types: dict[str, pa.DataType]) -> 
             continue
         if pa.types.is_temporal(seen):   # a date-like text, inferred as a timestamp
             seen = pa.string()
-        # json_extract gives an array or object as its JSON text; reals go the row
-        # way in read_columns, and go there from here too
-        if not (pa.types.is_string(seen) or pa.types.is_int64(seen) or pa.types.is_boolean(seen)):
+        if not _as_json_extract_reads(seen):
             raise _RowWay
         types.setdefault(prop, seen)
 
@@ -238,13 +241,15 @@ def _schema(props: Sequence[str], types: dict[str, pa.DataType]) -> pa.Schema:
 
 
 def _leaf(block: pa.Table, prop: str) -> pa.ChunkedArray:
-    """A (possibly dotted) property's column; KeyError where the block has none."""
+    """A (possibly dotted) property's column; KeyError where the block has none. A
+    nested property under a text has none either: no type is learnt for it, and the
+    explicit read, which declares its parent an object, then fails."""
     first, *rest = prop.split(".")
-    column = block.column(first) if first in block.column_names else None
-    if column is None:
+    if first not in block.column_names:
         raise KeyError(prop)
+    column = block.column(first)
     for part in rest:
         if not pa.types.is_struct(column.type) or column.type.get_field_index(part) < 0:
-            raise KeyError(prop) if pa.types.is_struct(column.type) else _RowWay
+            raise KeyError(prop)
         column = pc.struct_field(column, [part])   # null where the parent is null
     return column

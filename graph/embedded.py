@@ -21,7 +21,7 @@ import pandas as pd
 from graph import model as m
 from graph.errors import StoreBusy, StoreUnavailable
 from graph.prepared import PreparedRows
-from graph.sqlite_tables import read_property_table
+from graph.sqlite_tables import Source, read_property_table
 from graph.store import (
     JSON,
     Edge,
@@ -281,6 +281,10 @@ class EmbeddedWriter(StoreWriter):
                           (str(self.run_id),))
 
 
+#: an edge's primary key after its type
+_EDGE_ORDER = ("src_label", "src_key", "dst_label", "dst_key")
+
+
 class EmbeddedView(StoreView):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -316,12 +320,13 @@ class EmbeddedView(StoreView):
     def node_table(self, label: str, props: Sequence[str]) -> pd.DataFrame:
         # the stored JSON read as columns by pyarrow (graph.sqlite_tables)
         return read_property_table(self.conn, ["key", "active", "first_run"], props,
-                                   "nodes WHERE label = ?", (label,),
+                                   Source("nodes", "label = ?", (label,), ("key",)),
                                    ["key", "active", "first_run", *props])
 
     def edge_table(self, type: str, props: Sequence[str] = ()) -> pd.DataFrame:
         return read_property_table(self.conn, ["src_label", "src_key", "dst_label", "dst_key"],
-                                   props, "edges WHERE type = ? AND active = 1", (type,),
+                                   props, Source("edges", "type = ? AND active = 1", (type,),
+                                                 _EDGE_ORDER),
                                    ["src_label", "src", "dst_label", "dst", *props])
 
     def history(self, label: str, key: str) -> list[JSON]:

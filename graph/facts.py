@@ -26,6 +26,11 @@ import pandas as pd
 from graph import model as m
 from graph import rules as r
 from graph.facts_build import (
+    COMMITTEE_READS,
+    COVERAGE_READS,
+    MEMBER_READS,
+    MEMBERSHIP_READS,
+    PARTY_ORG_READS,
     Committees,
     Coverage,
     along,
@@ -40,6 +45,7 @@ from graph.facts_build import (
     party_org_columns,
     subtree,
 )
+from graph.read_ahead import ReadAhead, TableRead, Tables, edge_read, node_read
 from graph.store import RunRecord, StoreView
 
 
@@ -107,6 +113,11 @@ ORG_PROPS = ("name", "org_kind", "entity_type", "region_code", "industry_code", 
 STATUS_ORG_PROPS = tuple(p for p in ORG_PROPS
                          if p not in ("name", "employees", "above_scale", "party_in_charter"))
 
+INSTRUCTOR_PROPS = ("name", "sent_by")
+ANNUAL_REPORT_PROPS = ("uscc", "year", "has_party_org", "party_members")
+ALLIANCE_PROPS = ("name", "chain", "lead_party_org")
+SUPPLY_PROPS = ("chain", "relation")
+
 
 def per_unique(frame: pd.DataFrame, columns: list[str],
                fn: Callable[..., Hashable]) -> pd.Series:
@@ -132,7 +143,7 @@ def per_unique(frame: pd.DataFrame, columns: list[str],
     return pd.Series(np.asarray(out, dtype=object)[inverse], index=frame.index)
 
 
-def _orgs(view: StoreView, props: tuple[str, ...]) -> pd.DataFrame:
+def _orgs(view: Tables, props: tuple[str, ...]) -> pd.DataFrame:
     o = view.node_table(m.ORGANIZATION, props).rename(
         columns={"key": "uscc", "raw.机构类别": "category"})
     o["active"] = o["active"].astype(bool)
@@ -164,8 +175,27 @@ class Core:
     instructors_of_org: dict[str, list[str]]
 
 
+def core_reads(org_props: tuple[str, ...]) -> tuple[TableRead, ...]:
+    """The tables :func:`core_from` reads, in its order. The committees and Party
+    organisations come first: they are small, and the caller works on them while the
+    units' table, the largest, is read."""
+    return (*COMMITTEE_READS, *PARTY_ORG_READS, node_read(m.ORGANIZATION, org_props),
+            node_read(m.VERIFICATION, ("result",)), *MEMBER_READS, *COVERAGE_READS,
+            node_read(m.INSTRUCTOR, INSTRUCTOR_PROPS), edge_read(m.ASSIGNED_TO))
+
+
 def build_core(view: StoreView, org_props: tuple[str, ...] = ORG_PROPS) -> Core:
     """The first half of the facts; ``org_props`` at least ``STATUS_ORG_PROPS``."""
+    with ReadAhead(view, core_reads(org_props)) as tables:
+        return core_from(tables, org_props)
+
+
+def core_from(view: Tables, org_props: tuple[str, ...]) -> Core:
+    """:func:`build_core` over tables taken in the order of :func:`core_reads`."""
+    # --- committees, Party organisations ------------------------------------------------
+    com = committee_columns(view)
+    po, po_committee = party_org_columns(view, com)
+
     o = _orgs(view, org_props)
     org_ids = pd.Index(o["uscc"])
     active_org = pd.Series(o["active"].to_numpy(), index=org_ids)
@@ -174,15 +204,13 @@ def build_core(view: StoreView, org_props: tuple[str, ...] = ORG_PROPS) -> Core:
     ver = view.node_table(m.VERIFICATION, ("result",)).set_index("key")["result"]
     o["verification"] = along(org_ids, ver, o.index)
 
-    # --- committees, Party organisations, members ---------------------------------------
-    com = committee_columns(view)
-    po, po_committee = party_org_columns(view, com)
+    # --- members ------------------------------------------------------------------------------
     mem, employed = member_columns(view, org_ids)
 
     # --- coverage: direct COVERS and through parks/buildings ------------------------------
     cov = coverage(view, org_ids, active_org, po)
     best = cov.all.drop_duplicates("org").set_index("org")
-    instr = view.node_table(m.INSTRUCTOR, ("name", "sent_by"))
+    instr = view.node_table(m.INSTRUCTOR, INSTRUCTOR_PROPS)
     instr_active = set(instr.loc[instr["active"].astype(bool), "key"])
     assigned = view.edge_table(m.ASSIGNED_TO)
     assigned = assigned[isin(assigned["src"], instr_active) & isin(assigned["dst"], org_ids)]
@@ -230,12 +258,24 @@ def build_core(view: StoreView, org_props: tuple[str, ...] = ORG_PROPS) -> Core:
     return Core(o, com, po, mem, employed, cov, instr, instructors_of_org)
 
 
+#: the tables :func:`build_facts` reads after the core's, in its order
+FACTS_READS = (*MEMBERSHIP_READS, node_read(m.ANNUAL_REPORT, ANNUAL_REPORT_PROPS),
+               node_read(m.ALLIANCE, ALLIANCE_PROPS), edge_read(m.LED_BY),
+               edge_read(m.ALLIANCE_MEMBER), edge_read(m.SUPPLIES, SUPPLY_PROPS),
+               edge_read(m.ASSOCIATION_MEMBER), node_read(m.REGION, ("name",)))
+
+
 def build_facts(view: StoreView) -> Facts:
     version = view.version()
     recent = view.runs(limit=20)
     runs = [run for run in recent if run.status == "complete"][:2]
     incomplete = recent[0].run_id if recent and recent[0].status != "complete" else None
-    core = build_core(view)
+    with ReadAhead(view, (*core_reads(ORG_PROPS), *FACTS_READS)) as tables:
+        return _facts(tables, version, runs, incomplete)
+
+
+def _facts(view: Tables, version: str, runs: list[RunRecord], incomplete: int | None) -> Facts:
+    core = core_from(view, ORG_PROPS)
     o, com, po, mem = core.orgs, core.committees, core.party_orgs, core.members
     employed, cov, instr = core.employed, core.coverage, core.instructors
     member_of = memberships(view, mem)
@@ -243,7 +283,7 @@ def build_facts(view: StoreView) -> Facts:
     org_ids = pd.Index(o["uscc"])
 
     # --- annual reports: each unit's latest (not in the core: no status depends on it) --------
-    rep = view.node_table(m.ANNUAL_REPORT, ("uscc", "year", "has_party_org", "party_members"))
+    rep = view.node_table(m.ANNUAL_REPORT, ANNUAL_REPORT_PROPS)
     rep = rep.dropna(subset=["uscc"]).sort_values(["uscc", "year"]).drop_duplicates(
         "uscc", keep="last").set_index("uscc")
     o["report_year"] = along(org_ids, rep["year"], o.index).fillna(-1).astype(int)
@@ -251,7 +291,7 @@ def build_facts(view: StoreView) -> Facts:
     o["report_members"] = along(org_ids, rep["party_members"], o.index)
 
     # --- alliances -------------------------------------------------------------------------
-    al = view.node_table(m.ALLIANCE, ("name", "chain", "lead_party_org"))
+    al = view.node_table(m.ALLIANCE, ALLIANCE_PROPS)
     al["active"] = al["active"].astype(bool)
     al_ids = set(al["key"])
     led = view.edge_table(m.LED_BY)
@@ -313,7 +353,7 @@ def build_facts(view: StoreView) -> Facts:
         frame["street"] = frame["region_code"].astype("str").str[:9].astype("category")
 
     # --- supply graph over active units; nodes carry their region ------------------------------
-    sup = view.edge_table(m.SUPPLIES, ("chain", "relation"))
+    sup = view.edge_table(m.SUPPLIES, SUPPLY_PROPS)
     live = set(o.index[o["active"].to_numpy()])
     sup = sup[isin(sup["src"], live) & isin(sup["dst"], live)]
     supply: nx.DiGraph = nx.DiGraph()

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from graph import model as m
 from graph import rules as r
-from graph.store import StoreView
+from graph.read_ahead import Tables, edge_read, node_read
 
 if TYPE_CHECKING:
     from graph.facts import Cover
@@ -105,6 +105,17 @@ def _list(v: Any) -> tuple[str, ...]:
     return tuple(orjson.loads(v)) if isinstance(v, str) else ()
 
 
+COMMITTEE_PROPS = ("name", "committee_kind", "industries", "org_kinds", "region_code", "park")
+PARTY_ORG_PROPS = ("name", "level", "formation", "has_committee")
+MEMBER_PROPS = ("member_type", "mobile", "in_management", "id_masked")
+#: what each function below reads, in its order (the facts' read plans are built of these)
+COMMITTEE_READS = (node_read(m.COMMITTEE, COMMITTEE_PROPS), edge_read(m.REPORTS_TO))
+PARTY_ORG_READS = (node_read(m.PARTY_ORG, PARTY_ORG_PROPS), edge_read(m.REPORTS_TO))
+MEMBER_READS = (node_read(m.MEMBER, MEMBER_PROPS), edge_read(m.EMPLOYED_BY))
+MEMBERSHIP_READS = (edge_read(m.MEMBER_OF),)
+COVERAGE_READS = (edge_read(m.COVERS), edge_read(m.IN_PLACE), edge_read(m.SERVES_AREA))
+
+
 @dataclass
 class Committees:
     rules: list[r.CommitteeRule]
@@ -115,9 +126,8 @@ class Committees:
     root: str | None
 
 
-def committee_columns(view: StoreView) -> Committees:
-    t = view.node_table(m.COMMITTEE, ("name", "committee_kind", "industries", "org_kinds",
-                                      "region_code", "park")).sort_values("key")
+def committee_columns(view: Tables) -> Committees:
+    t = view.node_table(m.COMMITTEE, COMMITTEE_PROPS).sort_values("key")
     rules = [r.CommitteeRule(k, opt(kind) or "", _list(ind), _list(kinds), opt(reg), opt(p))
              for k, kind, ind, kinds, reg, p in zip(
                  t["key"], t["committee_kind"], t["industries"], t["org_kinds"],
@@ -142,9 +152,9 @@ def committee_columns(view: StoreView) -> Committees:
     return Committees(rules, frame, parent, children, roots, root)
 
 
-def party_org_columns(view: StoreView, com: Committees) -> tuple[pd.DataFrame, pd.Series]:
+def party_org_columns(view: Tables, com: Committees) -> tuple[pd.DataFrame, pd.Series]:
     """Party organisations indexed by code, with the committee above each (隶属 chain)."""
-    po = view.node_table(m.PARTY_ORG, ("name", "level", "formation", "has_committee"))
+    po = view.node_table(m.PARTY_ORG, PARTY_ORG_PROPS)
     po = po.rename(columns={"key": "code"}).set_index("code", drop=False)
     po["active"] = po["active"].astype(bool)
     po["name"] = po["name"].fillna("")
@@ -180,10 +190,10 @@ def party_org_columns(view: StoreView, com: Committees) -> tuple[pd.DataFrame, p
     return po, po["committee"]
 
 
-def member_columns(view: StoreView, org_ids: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+def member_columns(view: Tables, org_ids: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Members with their flags, and the EMPLOYED_BY edges of active members (what the
     "should establish" count of a unit needs)."""
-    mem = view.node_table(m.MEMBER, ("member_type", "mobile", "in_management", "id_masked"))
+    mem = view.node_table(m.MEMBER, MEMBER_PROPS)
     mem = mem.rename(columns={"key": "member_id"})
     mem["active"] = mem["active"].astype(bool)
     mem["full"] = (mem["member_type"] == r.FULL_MEMBER).astype(int)
@@ -194,7 +204,7 @@ def member_columns(view: StoreView, org_ids: pd.Index) -> tuple[pd.DataFrame, pd
     return mem, employed
 
 
-def memberships(view: StoreView, mem: pd.DataFrame) -> pd.DataFrame:
+def memberships(view: Tables, mem: pd.DataFrame) -> pd.DataFrame:
     """The MEMBER_OF edges of active members (the facts' branch figures; no unit's
     status depends on them, so the trend snapshot does not read them)."""
     member_of = view.edge_table(m.MEMBER_OF)
@@ -272,7 +282,7 @@ class Coverage:
         return po.sort_values(["members", "code"], ascending=[False, True])
 
 
-def coverage(view: StoreView, org_ids: pd.Index, active_org: pd.Series,
+def coverage(view: Tables, org_ids: pd.Index, active_org: pd.Series,
              po: pd.DataFrame) -> Coverage:
     """Who covers whom: direct COVERS from an active Party organisation, and area
     formations declared for a park or building the unit sits in. First match wins by

@@ -4,9 +4,11 @@ The facts read a handful of properties of every organisation, member and Party
 organisation. Fetched as Python rows, each value of a million rows becomes a Python
 object and then a frame cell again: about half of a 10 s read of the province's
 organisations. Here SQLite builds one JSON object per row (``json_object``, which
-escapes any text a registration export holds), the rows are joined into blocks and
-pyarrow's JSON reader turns each block into columns without a Python object per
-value (measured: docs/performance.md).
+escapes any text a registration export holds) and joins a block of rows into one
+text (``group_concat``), and pyarrow's JSON reader turns each block into columns
+without a Python object per value (measured: docs/performance.md). A block is one
+step of SQLite outside the interpreter lock, so the read runs as well in a thread
+beside busy pandas work (``graph.read_ahead``) as alone.
 
 Properties (:func:`read_property_table`) go one step further: SQLite hands over each
 row's stored JSON as it is, and pyarrow reads the wanted properties out of it. SQLite
@@ -26,46 +28,88 @@ which the row way returns as its JSON text (only a committee's lists, a dozen ro
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-#: rows per block handed to pyarrow: bounds the text held at once (about 40 MB)
+#: rows per block handed to pyarrow: bounds the text held at once (about 80 MB of units)
 BLOCK_ROWS = 250_000
 #: bytes of a block's rows that the stored-JSON way learns types from first
 _SAMPLE_BYTES = 1 << 16
 
 
-def read_columns(conn: sqlite3.Connection, values: Sequence[str], source: str,
-                 params: Sequence[object], columns: Sequence[str]) -> pd.DataFrame:
-    """``SELECT values FROM source`` as a frame with ``columns``: ``values`` are SQL
-    expressions, ``source`` is what follows FROM (a table, its WHERE clause, any ORDER
-    BY), ``params`` fill the placeholders of both in that order."""
-    names, row = _json_object(values)
-    cur = conn.execute(f"SELECT {row} FROM {source}", tuple(params))
+@dataclass(frozen=True)
+class Source:
+    """The rows of ``table`` that ``where`` selects (``params`` fill its placeholders),
+    in the order of ``order``: columns unique among those rows, the rest of the primary
+    key once ``where`` has fixed its first columns. The rows are read in blocks, each
+    starting after the last row of the one before, so none is scanned twice."""
+
+    table: str
+    where: str
+    params: tuple[object, ...]
+    order: tuple[str, ...]
+
+
+def read_columns(conn: sqlite3.Connection, values: Sequence[str], source: Source,
+                 columns: Sequence[str], value_params: Sequence[object] = ()) -> pd.DataFrame:
+    """``values`` (SQL expressions, ``value_params`` filling their placeholders) of the
+    rows of ``source`` as a frame with ``columns``."""
+    names = _json_object(values)
     text_columns: dict[str, pa.DataType] = {}
     try:
-        blocks = []
-        while rows := cur.fetchmany(BLOCK_ROWS):
-            block = _parse_block(b"\n".join(r[0] for r in rows), text_columns)
-            blocks.append(block.select(names))   # columns read as text come first
+        blocks = [_parse_block(text, text_columns).select(names)   # drops the order fields
+                  for (text,) in _blocks(conn, source, values, value_params)]
         return _frame(blocks, columns)
     except (pa.ArrowInvalid, pa.ArrowTypeError, _RowWay):
-        cur.close()
-        rows = conn.execute(f"SELECT {', '.join(values)} FROM {source}", tuple(params)).fetchall()
+        rows = conn.execute(f"SELECT {', '.join(values)} FROM {source.table}"
+                            f" WHERE {source.where} ORDER BY {', '.join(source.order)}",
+                            (*value_params, *source.params)).fetchall()
         return pd.DataFrame(rows, columns=list(columns))
 
 
-def _json_object(values: Sequence[str]) -> tuple[list[str], str]:
-    """The field names of, and the SQL for, one JSON object per row holding ``values``;
-    as bytes: a million rows not decoded into text objects and encoded back."""
-    names = [f"c{i}" for i in range(len(values))]
-    fields = ", ".join(f"'{n}', {v}" for n, v in zip(names, values, strict=True))
-    return names, f"CAST(json_object({fields}) AS BLOB)"
+def _blocks(conn: sqlite3.Connection, source: Source, values: Sequence[str],
+            value_params: Sequence[object], more: Sequence[str] = ()) -> Iterator[list[bytes]]:
+    """The rows of ``source``, :data:`BLOCK_ROWS` at a time: the JSON objects of
+    ``values`` (named as :func:`_json_object` names them), then each of ``more`` (SQL
+    giving a JSON text per row), each its rows joined by newlines. SQLite joins them
+    (``group_concat``): one step per block, outside the interpreter lock. A fetch takes
+    the lock back for every row, and waits for it while a thread working beside the
+    read holds it (beside a busy thread, a read of the province's units took minutes;
+    this way 2.7 s)."""
+    names = _json_object(values)
+    keys = [f"_o{i}" for i in range(len(source.order))]   # where the next block starts
+    fields = ", ".join(f"'{n}', {v}" for n, v in
+                       zip([*names, *keys], [*values, *source.order], strict=True))
+    inner = ", ".join(f"{f} AS f{i}" for i, f in
+                      enumerate([f"json_object({fields})", *more]))
+    joined = ", ".join(f"CAST(group_concat(f{i}, x'0a') AS BLOB)" for i in range(1 + len(more)))
+    order = ", ".join(source.order)
+    after: tuple[object, ...] = ()
+    while True:
+        bound = f" AND ({order}) > ({', '.join('?' * len(after))})" if after else ""
+        count, *texts = conn.execute(
+            f"SELECT count(*), {joined} FROM (SELECT {inner} FROM {source.table}"
+            f" WHERE ({source.where}){bound} ORDER BY {order} LIMIT ?)",
+            (*value_params, *source.params, *after, BLOCK_ROWS)).fetchone()
+        if not count:
+            return
+        last = orjson.loads(texts[0][texts[0].rfind(b"\n") + 1:])
+        after = tuple(last[k] for k in keys)
+        yield texts
+        if count < BLOCK_ROWS:
+            return
+
+
+def _json_object(values: Sequence[str]) -> list[str]:
+    """The field names of ``values`` in the JSON object of a row."""
+    return [f"c{i}" for i in range(len(values))]
 
 
 def _frame(blocks: list[pa.Table], columns: Sequence[str]) -> pd.DataFrame:
@@ -107,8 +151,7 @@ class _RowWay(Exception):
 
 
 def read_property_table(conn: sqlite3.Connection, fixed: Sequence[str], props: Sequence[str],
-                        source: str, params: Sequence[object],
-                        columns: Sequence[str]) -> pd.DataFrame:
+                        source: Source, columns: Sequence[str]) -> pd.DataFrame:
     """``fixed`` (SQL expressions) and ``props`` (property names, dotted for a nested
     one) of the rows of ``source``, whose ``props`` column holds their JSON: the frame
     :func:`read_columns` gives with ``json_extract(props, path)`` for each property.
@@ -122,12 +165,12 @@ def read_property_table(conn: sqlite3.Connection, fixed: Sequence[str], props: S
     """
     if props:
         try:
-            return _stored_json_way(conn, fixed, props, source, params, columns)
+            return _stored_json_way(conn, fixed, props, source, columns)
         except (pa.ArrowInvalid, pa.ArrowTypeError, _RowWay):
             pass
     extracts = ["json_extract(props, ?)"] * len(props)
-    return read_columns(conn, [*fixed, *extracts], source,
-                        (*(json_path(p) for p in props), *params), columns)
+    return read_columns(conn, [*fixed, *extracts], source, columns,
+                        [json_path(p) for p in props])
 
 
 def json_path(prop: str) -> str:
@@ -136,21 +179,16 @@ def json_path(prop: str) -> str:
 
 
 def _stored_json_way(conn: sqlite3.Connection, fixed: Sequence[str], props: Sequence[str],
-                     source: str, params: Sequence[object],
-                     columns: Sequence[str]) -> pd.DataFrame:
-    names, row = _json_object(fixed)
-    cur = conn.execute(f"SELECT {row}, CAST(props AS BLOB) FROM {source}", tuple(params))
+                     source: Source, columns: Sequence[str]) -> pd.DataFrame:
+    names = _json_object(fixed)
     text_columns: dict[str, pa.DataType] = {}
     types: dict[str, pa.DataType] = {}
     blocks = []
-    try:
-        while rows := cur.fetchmany(BLOCK_ROWS):
-            head = _parse_block(b"\n".join(r[0] for r in rows), text_columns).select(names)
-            values = _parse_props(b"\n".join(r[1] for r in rows), props, types)
-            blocks.append(pa.Table.from_arrays([*head.columns, *values],
-                                               names=[*names, *props]))
-    finally:
-        cur.close()
+    for head, stored in _blocks(conn, source, fixed, (), ["CAST(props AS BLOB)"]):
+        fixed_columns = _parse_block(head, text_columns).select(names)
+        values = _parse_props(stored, props, types)
+        blocks.append(pa.Table.from_arrays([*fixed_columns.columns, *values],
+                                           names=[*names, *props]))
     return _frame(blocks, columns)
 
 

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 
 from graph import sqlite_tables
-from graph.sqlite_tables import read_columns, read_property_table
+from graph.sqlite_tables import Source, read_columns, read_property_table
 
 COLUMNS = ["key", "n", "empty", "text"]
+#: the rows of t in the order they were written
+T = Source("t", "1", (), ("rowid",))
 
 #: registration text is untrusted: newlines, quotes, control characters, Chinese,
 #: something that looks like JSON and something that looks like a date
@@ -67,11 +69,39 @@ def test_values_types_and_order_match_the_row_way_across_blocks(
     # text, and a column null in the early blocks takes the type of a later one
     monkeypatch.setattr(sqlite_tables, "BLOCK_ROWS", block_rows)
     statements = _statements(conn)
-    frame = read_columns(conn, ["key", "n", "empty", "text"], "t ORDER BY rowid", (), COLUMNS)
+    frame = read_columns(conn, ["key", "n", "empty", "text"], T, COLUMNS)
     assert not _went_the_row_way(statements)
     _same(frame, _row_way(conn))
     assert frame.loc[2, "key"] == '行\n"引号"\x1f\\'
     assert frame.loc[0, "text"] == "2020-01-01"
+
+
+@pytest.mark.parametrize("block_rows", [1, 2, 4, 1000])
+def test_each_block_is_one_statement_and_starts_after_the_last_key_of_the_one_before(
+        conn: sqlite3.Connection, block_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the key holds a newline, quotes and a control character: the block's last row
+    # (which the next block starts after) is found in the JSON SQLite wrote
+    monkeypatch.setattr(sqlite_tables, "BLOCK_ROWS", block_rows)
+    by_key = Source("t", "n IS NOT NULL OR key LIKE ?", ("x%",), ("key",))
+    statements = _statements(conn)
+    frame = read_columns(conn, ["key", "n"], by_key, ["key", "n"])
+    asked = len(statements)
+    rows = conn.execute("SELECT key, n FROM t WHERE n IS NOT NULL ORDER BY key").fetchall()
+    _same(frame, pd.DataFrame(rows, columns=["key", "n"]))
+    assert asked == len(rows) // block_rows + 1   # after a full last block it asks once more
+    assert frame["key"].tolist()[-1] == '行\n"引号"\x1f\\'
+
+
+def test_blocks_follow_an_order_of_several_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_tables, "BLOCK_ROWS", 2)
+    rows = [("Member", "m1", "PartyOrganization", "p2"), ("Member", "m1", "Committee", "c1"),
+            ("Member", "m2", "PartyOrganization", "p1"), ("Instructor", "m1", "Committee", "c1"),
+            ("Member", "m1", "PartyOrganization", "p1")]
+    for conn in _database("e (sl TEXT, sk TEXT, dl TEXT, dk TEXT, PRIMARY KEY (sl, sk, dl, dk))",
+                          "INSERT INTO e VALUES (?, ?, ?, ?)", rows):
+        frame = read_columns(conn, ["sl", "sk", "dl", "dk"],
+                             Source("e", "1", (), ("sl", "sk", "dl", "dk")), list("abcd"))
+    assert [tuple(r) for r in frame.itertuples(index=False)] == sorted(rows)
 
 
 def test_json_paths_as_parameters(conn: sqlite3.Connection) -> None:
@@ -80,8 +110,8 @@ def test_json_paths_as_parameters(conn: sqlite3.Connection) -> None:
         ("a", '{"x": [1, 2], "raw": {"机构类别": "律师事务所"}, "b": true}'),
         ("b", '{"x": null, "b": false}')])
     frame = read_columns(conn, ["k", *["json_extract(props, ?)"] * 3],
-                         "j WHERE k != ?", ("$.x", '$."raw"."机构类别"', "$.b", "z"),
-                         ["k", "x", "category", "b"])
+                         Source("j", "k != ?", ("z",), ("k",)), ["k", "x", "category", "b"],
+                         ("$.x", '$."raw"."机构类别"', "$.b"))
     rows = conn.execute("SELECT k, json_extract(props, ?), json_extract(props, ?),"
                         " json_extract(props, ?) FROM j", ("$.x", '$."raw"."机构类别"', "$.b"))
     _same(frame, pd.DataFrame(rows.fetchall(), columns=["k", "x", "category", "b"]))
@@ -93,7 +123,7 @@ def test_json_paths_as_parameters(conn: sqlite3.Connection) -> None:
 def test_a_real_number_goes_the_row_way_and_keeps_every_digit(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO t VALUES ('r', 0.30000000000000004, NULL, 'x')")
     statements = _statements(conn)
-    frame = read_columns(conn, ["key", "n", "empty", "text"], "t ORDER BY rowid", (), COLUMNS)
+    frame = read_columns(conn, ["key", "n", "empty", "text"], T, COLUMNS)
     assert _went_the_row_way(statements)
     _same(frame, _row_way(conn))
     assert frame["n"].iloc[-1] == 0.30000000000000004
@@ -104,14 +134,14 @@ def test_a_column_of_numbers_and_text_goes_the_row_way(
     conn.execute("INSERT INTO t VALUES ('s', 'seven', NULL, 'x')")
     for block_rows in (1, 1000):   # the clash inside one block, and between blocks
         monkeypatch.setattr(sqlite_tables, "BLOCK_ROWS", block_rows)
-        frame = read_columns(conn, ["key", "n", "empty", "text"], "t ORDER BY rowid", (),
-                             COLUMNS)
+        frame = read_columns(conn, ["key", "n", "empty", "text"], T, COLUMNS)
         _same(frame, _row_way(conn))
         assert frame["n"].tolist()[-2:] == [0, "seven"]
 
 
 def test_no_rows_give_the_named_empty_frame(conn: sqlite3.Connection) -> None:
-    frame = read_columns(conn, ["key", "n", "empty", "text"], "t WHERE 0", (), COLUMNS)
+    frame = read_columns(conn, ["key", "n", "empty", "text"], Source("t", "0", (), ("rowid",)),
+                         COLUMNS)
     _same(frame, _row_way(conn, "WHERE 0"))
     assert list(frame.columns) == COLUMNS
 
@@ -150,7 +180,7 @@ def _extract_way(conn: sqlite3.Connection, props: list[str]) -> pd.DataFrame:
 
 def _read(conn: sqlite3.Connection, props: list[str]) -> pd.DataFrame:
     return read_property_table(conn, ["key", "active"], props,
-                               "nodes WHERE key != ? ORDER BY key", ("none",),
+                               Source("nodes", "key != ?", ("none",), ("key",)),
                                ["key", "active", *props])
 
 
@@ -238,8 +268,8 @@ def test_the_sample_is_whole_rows_from_all_through_the_block() -> None:
 
 
 def test_stored_json_of_no_rows_and_of_no_properties(stored: sqlite3.Connection) -> None:
-    empty = read_property_table(stored, ["key", "active"], PROPS, "nodes WHERE 0", (),
-                                ["key", "active", *PROPS])
+    empty = read_property_table(stored, ["key", "active"], PROPS,
+                                Source("nodes", "0", (), ("key",)), ["key", "active", *PROPS])
     assert empty.empty and list(empty.columns) == ["key", "active", *PROPS]
     keys = _read(stored, [])
     assert keys["key"].tolist() == sorted(k for k, _ in STORED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
 from pathlib import Path
 
 import openpyxl
@@ -315,3 +316,18 @@ def test_cell_text_rules() -> None:
     assert readers._cell_text(7) == "7"
     assert readers._cell_text(dt.datetime(2024, 3, 1)) == "2024-03-01"
     assert readers._cell_text(" 原样 ") == " 原样 "
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"a,b\n", b'"a",b\n', b'a,"b\nc"\n', b'x\n"a\r"b",c\r\n', b'a\r"b\rc"\r', b'"',
+    b'k,n\n1,"say ""hi"""\n2,"open\n', b'k\n1,"x"\r\n"2\r\n3"\n', b'\n\n"a""b\n\r"',
+])
+def test_a_quote_spanning_lines_is_found_as_counting_every_line_finds_it(data: bytes) -> None:
+    def every_line(d: bytes) -> bool:
+        return any(line.count(b'"') % 2 for line in d.splitlines())
+    rng = random.Random(data)
+    for padding in (b"", b"\n" * 200):   # many quotes a line, and few (the scan from quote to quote)
+        assert readers._quote_spans_lines(data + padding) is every_line(data)
+        for _ in range(200):   # and on shuffles of the same bytes
+            shuffled = bytes(rng.sample(data, len(data))) + padding
+            assert readers._quote_spans_lines(shuffled) is every_line(shuffled), shuffled

@@ -50,6 +50,13 @@ _SAMPLE_LINES = 20_000
 _SAMPLE_BYTES = 256 * 1024
 _BLANK_PREFIX = re.compile(rb"(?:[ \t]*(?:\r\n|\n|\r))*")
 _LINE_END = re.compile(rb"\r\n|\n|\r")
+_NOT_WHITESPACE = re.compile(rb"\S")
+
+
+def _blank(data: bytes, start: int = 0) -> bool:
+    """Whether ``data`` from ``start`` on is empty or whitespace, without the copy
+    ``data[start:].strip()`` makes of a file of hundreds of megabytes."""
+    return _NOT_WHITESPACE.search(data, start) is None
 #: big enough for any realistic row; pyarrow needs a whole row inside one block
 _BLOCK_SIZE = 64 * 1024 * 1024
 
@@ -250,7 +257,7 @@ def _csv_bytes(path: Path, encoding: str | None) -> tuple[str, _Decoded]:
     except OSError as exc:
         raise _unreadable(path, str(exc)) from exc
     file_hash = hashlib.sha256(raw).hexdigest()
-    if not raw.strip():
+    if _blank(raw):
         raise _empty(path)
     if raw.startswith(b"PK\x03\x04"):
         raise _unreadable(path, "内容是 Excel/ZIP 文件，请使用 .xlsx 扩展名 / content is an "
@@ -263,7 +270,7 @@ def _csv_head(path: Path, encoding: str | None) -> TableHead:
     data = decoded.utf8
     blank = _BLANK_PREFIX.match(data)
     start = blank.end() if blank else 0
-    if start >= len(data) or not data[start:].strip():
+    if _blank(data, start):
         raise _empty(path)
     end_match = _LINE_END.search(data, start)
     first = data[start:end_match.start() if end_match else len(data)].decode("utf-8")
@@ -408,7 +415,7 @@ def _parse_csv(path: Path, data: bytes, is_tsv: bool
     """Split UTF-8 CSV bytes into header, columns, line numbers and too-long rows."""
     blank = _BLANK_PREFIX.match(data)
     start = blank.end() if blank else 0
-    if start >= len(data) or not data[start:].strip():
+    if _blank(data, start):
         raise _empty(path)
     header_line = len(_LINE_END.findall(data[:start])) + 1
     end_match = _LINE_END.search(data, start)
@@ -464,7 +471,7 @@ def _parse_with_pyarrow(path: Path, body: bytes, width: int, delimiter: str, hea
     pyarrow cannot say which line an invalid row was on (the caller then uses the
     csv module rather than guess line numbers).
     """
-    if not body.strip():
+    if _blank(body):
         return [np.empty(0, dtype=object) for _ in range(width)], [], []
     names = [f"c{i}" for i in range(width)]
     skipped: list[tuple[int, int, str]] = []

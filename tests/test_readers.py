@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import openpyxl
+import pyarrow as pa
 import pytest
 
 from ingest import readers
@@ -331,3 +332,16 @@ def test_a_quote_spanning_lines_is_found_as_counting_every_line_finds_it(data: b
         for _ in range(200):   # and on shuffles of the same bytes
             shuffled = bytes(rng.sample(data, len(data))) + padding
             assert readers._quote_spans_lines(shuffled) is every_line(shuffled), shuffled
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_a_column_of_repeated_values_shares_one_string_per_value(chunks: int) -> None:
+    repeated = ["存续", "注销", "存续", "吊销，未注销", ""] * 40
+    distinct = [f"91445202MA{i:08d}" for i in range(200)]
+    for values in (repeated, distinct):
+        size = -(-len(values) // chunks)
+        column = pa.chunked_array([values[i:i + size] for i in range(0, len(values), size)],
+                                  type=pa.string())
+        objects = readers._as_objects(column)
+        assert objects.dtype == object and objects.tolist() == values
+        assert (objects[0] is objects[2]) is (values is repeated)

@@ -84,9 +84,6 @@ Cleaner = Callable[[str], Any]
 
 
 def _cleaners(today: date, person_key: bytes) -> dict[str, Cleaner]:
-    def uscc_list(raw: str) -> list[str]:
-        return [v.clean_uscc(item) for item in v.split_list(raw)]
-
     def id_number(raw: str) -> tuple[str, str]:
         clean = v.clean_id_number(raw, today=today)
         return v.hash_id_number(clean, person_key), v.mask_id_number(clean)
@@ -106,7 +103,6 @@ def _cleaners(today: date, person_key: bytes) -> dict[str, Cleaner]:
         "org_status": v.normalize_org_status,
         "party_status": v.normalize_party_org_status,
         "list": v.split_list,
-        "list_uscc": uscc_list,
         "id_number": id_number,
         "phone": phone,
         "has_party_org": v.clean_has_party_org,
@@ -150,6 +146,22 @@ def _uscc_column(texts: list[str]) -> list[Any]:
     return out
 
 
+def _uscc_list_column(texts: list[str]) -> list[Any]:
+    """A column of credit-code lists (a Party organisation's covered units): every item
+    of every cell through :func:`_uscc_column` at once; a cell takes its first item's
+    error, as the scalar cleaner raises it."""
+    items = [v.split_list(t) for t in texts]
+    flat = _uscc_column([i for cell in items for i in cell])
+    out: list[Any] = [None] * len(texts)
+    at = 0
+    for n, (text, cell) in enumerate(zip(texts, items, strict=True)):
+        values = flat[at:at + len(cell)]
+        at += len(cell)
+        if text:
+            out[n] = next((x for x in values if isinstance(x, v.FieldError)), values)
+    return out
+
+
 def _texts(frame: Any, pos: int) -> list[str]:
     """Column ``pos`` of a read frame as stripped text ("" for an empty cell)."""
     return [raw.strip() if isinstance(raw, str) else "" for raw in frame.iloc[:, pos].tolist()]
@@ -158,12 +170,14 @@ def _texts(frame: Any, pos: int) -> list[str]:
 def _clean_column(ftype: str, texts: list[str], cleaners: dict[str, Cleaner]) -> list[Any]:
     """One column's cleaned values: the value, a :class:`FieldError`, or None (empty)."""
     base = ftype.split(":", 1)[0]
-    cleaner: Cleaner = partial(v.clean_enum, enum=ftype.split(":", 1)[1]) if base == "enum" \
-        else cleaners[base]
     if base == "text":
         return texts
     if base == "uscc":
         return _uscc_column(texts)
+    if base == "list_uscc":
+        return _uscc_list_column(texts)
+    cleaner: Cleaner = partial(v.clean_enum, enum=ftype.split(":", 1)[1]) if base == "enum" \
+        else cleaners[base]
     if base in _MEMO_TYPES:
         memo: dict[str, Any] = {}
         for text in set(texts):

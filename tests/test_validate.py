@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest import validate as v
+from ingest.rows import _clean_column
 from ingest.validate import FieldError
 
 TODAY = date(2024, 6, 30)
@@ -676,3 +677,29 @@ def test_fast_uscc_check_char_equals_stdnum(body: str) -> None:
 
     from ingest.validate import uscc_check_char
     assert uscc_check_char(body) == std_uscc.calc_check_digit(body)
+
+
+#: credit-code list items as exports hold them: valid, lower case, full width, a bad
+#: check character, an old 注册号, an organisation code, garbage
+_CODE = make_uscc("91445202MA4W12345")
+_LIST_ITEMS = [_CODE, _CODE.lower(), "".join(chr(ord(c) + 0xFEE0) for c in _CODE),
+               _CODE[:17] + ("0" if _CODE[17] != "0" else "1"), "445202000012345",
+               "MA4UQ1X1-X", "揭阳", "9144520"]
+_CELLS = st.tuples(st.sampled_from([";", "；", "、", ",", " ; "]),
+                   st.lists(st.sampled_from(_LIST_ITEMS), max_size=4)).map(
+    lambda sep_items: sep_items[0].join(sep_items[1])) | st.sampled_from(["", ";;", "  "])
+
+
+@given(st.lists(_CELLS, max_size=12))
+def test_a_column_of_credit_code_lists_cleans_as_each_cell_alone(cells: list[str]) -> None:
+    def alone(raw: str) -> object:
+        if not raw:
+            return None
+        try:
+            return [v.clean_uscc(item) for item in v.split_list(raw)]
+        except FieldError as exc:
+            return ("error", exc.code, str(exc))
+
+    got = _clean_column("list_uscc", cells, {})
+    assert [("error", g.code, str(g)) if isinstance(g, FieldError) else g for g in got] == \
+        [alone(c) for c in cells]

@@ -29,7 +29,6 @@ from typing import Protocol, Self
 import pandas as pd
 
 
-
 class Tables(Protocol):
     """The two tabular reads of a store view, which the facts are built from."""
 

@@ -28,7 +28,9 @@ which the row way returns as its JSON text (only a committee's lists, a dozen ro
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +66,9 @@ def read_columns(conn: sqlite3.Connection, values: Sequence[str], source: Source
     names = _json_object(values)
     text_columns: dict[str, pa.DataType] = {}
     try:
-        blocks = [_parse_block(text, text_columns).select(names)   # drops the order fields
-                  for (text,) in _blocks(conn, source, values, value_params)]
+        with closing(_blocks(conn, source, values, value_params)) as texts:
+            blocks = [_parse_block(text, text_columns).select(names)   # drops the order fields
+                      for (text,) in texts]
         return _frame(blocks, columns)
     except (pa.ArrowInvalid, pa.ArrowTypeError, _RowWay):
         rows = conn.execute(f"SELECT {', '.join(values)} FROM {source.table}"
@@ -75,7 +78,8 @@ def read_columns(conn: sqlite3.Connection, values: Sequence[str], source: Source
 
 
 def _blocks(conn: sqlite3.Connection, source: Source, values: Sequence[str],
-            value_params: Sequence[object], more: Sequence[str] = ()) -> Iterator[list[bytes]]:
+            value_params: Sequence[object], more: Sequence[str] = ()
+            ) -> Generator[list[bytes], None, None]:
     """The rows of ``source``, :data:`BLOCK_ROWS` at a time: the JSON objects of
     ``values`` (named as :func:`_json_object` names them), then each of ``more`` (SQL
     giving a JSON text per row), each its rows joined by newlines. SQLite joins them
@@ -91,20 +95,29 @@ def _blocks(conn: sqlite3.Connection, source: Source, values: Sequence[str],
                       enumerate([f"json_object({fields})", *more]))
     joined = ", ".join(f"CAST(group_concat(f{i}, x'0a') AS BLOB)" for i in range(1 + len(more)))
     order = ", ".join(source.order)
-    after: tuple[object, ...] = ()
-    while True:
+
+    def block(after: tuple[object, ...]) -> tuple[int, list[bytes]]:
         bound = f" AND ({order}) > ({', '.join('?' * len(after))})" if after else ""
         count, *texts = conn.execute(
             f"SELECT count(*), {joined} FROM (SELECT {inner} FROM {source.table}"
             f" WHERE ({source.where}){bound} ORDER BY {order} LIMIT ?)",
             (*value_params, *source.params, *after, BLOCK_ROWS)).fetchone()
-        if not count:
-            return
-        last = orjson.loads(texts[0][texts[0].rfind(b"\n") + 1:])
-        after = tuple(last[k] for k in keys)
-        yield texts
-        if count < BLOCK_ROWS:
-            return
+        return count, texts
+
+    # SQLite joins the next block while the caller parses this one (so ``conn`` must
+    # allow another thread: check_same_thread=False); closing the generator waits for
+    # that block, so the caller may use the connection again
+    with ThreadPoolExecutor(1, thread_name_prefix="fugai-block") as ahead:
+        next_block = ahead.submit(block, ())
+        while True:
+            count, texts = next_block.result()
+            if count == BLOCK_ROWS:   # more may follow
+                last = orjson.loads(texts[0][texts[0].rfind(b"\n") + 1:])
+                next_block = ahead.submit(block, tuple(last[k] for k in keys))
+            if count:
+                yield texts
+            if count < BLOCK_ROWS:
+                return
 
 
 def _json_object(values: Sequence[str]) -> list[str]:
@@ -184,11 +197,12 @@ def _stored_json_way(conn: sqlite3.Connection, fixed: Sequence[str], props: Sequ
     text_columns: dict[str, pa.DataType] = {}
     types: dict[str, pa.DataType] = {}
     blocks = []
-    for head, stored in _blocks(conn, source, fixed, (), ["CAST(props AS BLOB)"]):
-        fixed_columns = _parse_block(head, text_columns).select(names)
-        values = _parse_props(stored, props, types)
-        blocks.append(pa.Table.from_arrays([*fixed_columns.columns, *values],
-                                           names=[*names, *props]))
+    with closing(_blocks(conn, source, fixed, (), ["CAST(props AS BLOB)"])) as texts:
+        for head, stored in texts:
+            fixed_columns = _parse_block(head, text_columns).select(names)
+            values = _parse_props(stored, props, types)
+            blocks.append(pa.Table.from_arrays([*fixed_columns.columns, *values],
+                                               names=[*names, *props]))
     return _frame(blocks, columns)
 
 

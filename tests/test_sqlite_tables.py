@@ -28,7 +28,7 @@ ROWS = [
 
 def _database(table: str, insert: str, rows: list[tuple[object, ...]]
               ) -> Iterator[sqlite3.Connection]:
-    c = sqlite3.connect(":memory:")
+    c = sqlite3.connect(":memory:", check_same_thread=False)   # as the store opens it
     c.execute(f"CREATE TABLE {table}")
     c.executemany(insert, rows)
     yield c
@@ -273,3 +273,12 @@ def test_stored_json_of_no_rows_and_of_no_properties(stored: sqlite3.Connection)
     assert empty.empty and list(empty.columns) == ["key", "active", *PROPS]
     keys = _read(stored, [])
     assert keys["key"].tolist() == sorted(k for k, _ in STORED)
+
+
+def test_a_failing_block_raises_in_the_reader_and_leaves_the_connection_usable(
+        conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    # blocks are joined by SQLite in a thread of the read: its error reaches the caller
+    monkeypatch.setattr(sqlite_tables, "BLOCK_ROWS", 2)
+    with pytest.raises(sqlite3.OperationalError, match="no such column"):
+        read_columns(conn, ["key", "nope"], T, ["key", "nope"])
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (len(ROWS),)

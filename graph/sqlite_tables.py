@@ -63,7 +63,7 @@ def read_columns(conn: sqlite3.Connection, values: Sequence[str], source: Source
                  columns: Sequence[str], value_params: Sequence[object] = ()) -> pd.DataFrame:
     """``values`` (SQL expressions, ``value_params`` filling their placeholders) of the
     rows of ``source`` as a frame with ``columns``."""
-    names = _json_object(values)
+    names = _field_names(values)
     text_columns: dict[str, pa.DataType] = {}
     try:
         with closing(_blocks(conn, source, values, value_params)) as texts:
@@ -81,18 +81,20 @@ def _blocks(conn: sqlite3.Connection, source: Source, values: Sequence[str],
             value_params: Sequence[object], more: Sequence[str] = ()
             ) -> Generator[list[bytes], None, None]:
     """The rows of ``source``, :data:`BLOCK_ROWS` at a time: the JSON objects of
-    ``values`` (named as :func:`_json_object` names them), then each of ``more`` (SQL
+    ``values`` (named as :func:`_field_names` names them), then each of ``more`` (SQL
     giving a JSON text per row), each its rows joined by newlines. SQLite joins them
     (``group_concat``): one step per block, outside the interpreter lock. A fetch takes
     the lock back for every row, and waits for it while a thread working beside the
     read holds it (beside a busy thread, a read of the province's units took minutes;
     this way 2.7 s)."""
-    names = _json_object(values)
+    names = _field_names(values)
     keys = [f"_o{i}" for i in range(len(source.order))]   # where the next block starts
     fields = ", ".join(f"'{n}', {v}" for n, v in
                        zip([*names, *keys], [*values, *source.order], strict=True))
     inner = ", ".join(f"{f} AS f{i}" for i, f in
                       enumerate([f"json_object({fields})", *more]))
+    # (group_concat skips a NULL: texts of unequal rows then fail to line up in pyarrow,
+    # and the read falls back; the stores write no NULL JSON)
     joined = ", ".join(f"CAST(group_concat(f{i}, x'0a') AS BLOB)" for i in range(1 + len(more)))
     order = ", ".join(source.order)
 
@@ -120,8 +122,8 @@ def _blocks(conn: sqlite3.Connection, source: Source, values: Sequence[str],
                 return
 
 
-def _json_object(values: Sequence[str]) -> list[str]:
-    """The field names of ``values`` in the JSON object of a row."""
+def _field_names(values: Sequence[str]) -> list[str]:
+    """The field names of ``values`` in the JSON object :func:`_blocks` builds per row."""
     return [f"c{i}" for i in range(len(values))]
 
 
@@ -193,7 +195,7 @@ def json_path(prop: str) -> str:
 
 def _stored_json_way(conn: sqlite3.Connection, fixed: Sequence[str], props: Sequence[str],
                      source: Source, columns: Sequence[str]) -> pd.DataFrame:
-    names = _json_object(fixed)
+    names = _field_names(fixed)
     text_columns: dict[str, pa.DataType] = {}
     types: dict[str, pa.DataType] = {}
     blocks = []

@@ -53,14 +53,14 @@ _LINE_END = re.compile(rb"\r\n|\n|\r")
 _NOT_WHITESPACE = re.compile(rb"\S")
 #: rows of a column looked at to tell repeated values from distinct ones
 _SAMPLE_ROWS = 4096
+#: big enough for any realistic row; pyarrow needs a whole row inside one block
+_BLOCK_SIZE = 64 * 1024 * 1024
 
 
 def _blank(data: bytes, start: int = 0) -> bool:
     """Whether ``data`` from ``start`` on is empty or whitespace, without the copy
     ``data[start:].strip()`` makes of a file of hundreds of megabytes."""
     return _NOT_WHITESPACE.search(data, start) is None
-#: big enough for any realistic row; pyarrow needs a whole row inside one block
-_BLOCK_SIZE = 64 * 1024 * 1024
 
 
 class ReadError(Exception):
